@@ -101,6 +101,84 @@ static struct tail_file *find_live(struct tail *t, const char *path)
     return NULL;
 }
 
+static void on_path_change(struct sk_fswatch *w, void *arg);
+
+static int watch_path(struct tail *t, const char *path)
+{
+    struct tail_watch *tw;
+
+    for (tw = t->watches; tw != NULL; tw = tw->next) {
+        if (strcmp(tw->path, path) == 0) {
+            return 0;
+        }
+    }
+    tw = sk_calloc(1, sizeof(*tw));
+    if (tw == NULL) {
+        return SK_ENOMEM;
+    }
+    tw->t = t;
+    tw->path = sk_strdup(path);
+    tw->w = tw->path != NULL ? sk_fswatch_create(sk_engine_loop(t->ins->engine), path, 0,
+                                                 on_path_change, tw)
+                             : NULL;
+    if (tw->w == NULL) {
+        sk_free(tw->path);
+        sk_free(tw);
+        return SK_ENOMEM;
+    }
+    tw->next = t->watches;
+    t->watches = tw;
+    return 0;
+}
+
+void tail_open_path(struct tail *t, const char *path, bool from_head)
+{
+    struct tail_file *f;
+
+    if (find_live(t, path) != NULL || excluded(t->conf, path)) {
+        return;
+    }
+    f = tail_file_open(t, path, from_head);
+    if (f == NULL) {
+        return;
+    }
+    f->next = t->files;
+    t->files = f;
+    if (t->conf->enable_stat_watcher && watch_path(t, path) < 0) {
+        sk_log(SK_LOG_WARN, "%s: cannot watch %s; relying on the 1 s timer", t->ins->id, path);
+    }
+    if (!t->blocked) {
+        (void)tail_file_read(f);
+    }
+}
+
+/* Everything that happens to a path: growth, truncation, rotation. */
+static void on_path_change(struct sk_fswatch *w, void *arg)
+{
+    struct tail_watch *tw = arg;
+    struct tail *t = tw->t;
+    bool rotated = false;
+
+    (void)w;
+    sk_log(SK_LOG_TRACE, "%s: change event for %s", t->ins->id, tw->path);
+    for (struct tail_file *f = t->files; f != NULL; f = f->next) {
+        if (strcmp(f->path, tw->path) != 0) {
+            continue;
+        }
+        if (!f->rotated) {
+            tail_file_check(f);
+            rotated = rotated || f->rotated;
+        }
+        if (!t->blocked) {
+            (void)tail_file_read(f);
+        }
+    }
+    if (rotated || find_live(t, tw->path) == NULL) {
+        /* The successor's first lines are new lines: read it from its head. */
+        tail_open_path(t, tw->path, true);
+    }
+}
+
 /* Expands the path globs; opens files that are new (from head when they
  * appeared after start: their first lines are new lines). */
 static void refresh(struct tail *t, bool at_start)
@@ -112,18 +190,7 @@ static void refresh(struct tail *t, bool at_start)
             continue;
         }
         for (size_t j = 0; j < g.gl_pathc; j++) {
-            const char *path = g.gl_pathv[j];
-            struct tail_file *f;
-
-            if (find_live(t, path) != NULL || excluded(t->conf, path)) {
-                continue;
-            }
-            f = tail_file_open(t, path, !at_start);
-            if (f != NULL) {
-                f->next = t->files;
-                t->files = f;
-                (void)tail_file_read(f);
-            }
+            tail_open_path(t, g.gl_pathv[j], !at_start);
         }
         globfree(&g);
     }
@@ -234,6 +301,14 @@ static void tail_stop(struct sk_instance *ins)
     sk_timer_destroy(t->refresh_timer);
     sk_timer_destroy(t->poll_timer);
     t->refresh_timer = t->poll_timer = NULL;
+    while (t->watches != NULL) {
+        struct tail_watch *tw = t->watches;
+
+        t->watches = tw->next;
+        sk_fswatch_destroy(tw->w);
+        sk_free(tw->path);
+        sk_free(tw);
+    }
     while (t->files != NULL) {
         struct tail_file *f = t->files;
 

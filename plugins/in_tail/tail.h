@@ -49,10 +49,19 @@ struct tail_file {
     struct sk_buf pending;       /* bytes read but not yet a complete line */
     bool skipping;               /* inside an over-long line: drop to the next LF */
     bool rotated;                /* path now names another file */
+    bool no_pos;                 /* not recorded in pos_file (rotated files, copies) */
+    unsigned char head[256];     /* the file's first bytes: its fingerprint */
+    size_t head_len;
     int64_t rotated_deadline_ms;
-    bool seen;                   /* still matched by the last glob refresh */
-    struct sk_fswatch *watch;
     struct tail_file *next;
+};
+
+/* One watched path: inotify/stat events for it, whichever file it names. */
+struct tail_watch {
+    struct tail *t;              /* borrowed */
+    char *path;                  /* owned */
+    struct sk_fswatch *w;
+    struct tail_watch *next;
 };
 
 struct tail {
@@ -61,7 +70,8 @@ struct tail {
     struct sk_instance *parser;  /* engine-owned */
     struct tail_pos pos;
     bool has_pos;
-    struct tail_file *files;     /* owned list */
+    struct tail_file *files;     /* owned list: live and rotated files */
+    struct tail_watch *watches;  /* owned list */
     struct sk_evbuf events;
     struct sk_evbuf errors;
     struct sk_timer *refresh_timer;
@@ -77,7 +87,16 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
 void tail_file_close(struct tail_file *f);
 /* Reads and emits what the file has now. Returns SK_EFULL when blocked. */
 int tail_file_read(struct tail_file *f);
-/* Notices rotation and truncation; may open a successor file. */
+/* Opens the rotated copy of `orig` (copytruncate) to read what `orig` had
+ * not read before it was cut short. NULL when `path` is not that copy. */
+struct tail_file *tail_file_open_copy(struct tail *t, const char *path,
+                                      const struct tail_file *orig);
+
+/* Notices truncation, and rotation (the path now names another file or
+ * nothing): then the file is marked rotated and read for rotate_wait more. */
 void tail_file_check(struct tail_file *f);
+
+/* tail.c: opens the file now at `path` (if any and not open yet). */
+void tail_open_path(struct tail *t, const char *path, bool from_head);
 
 #endif

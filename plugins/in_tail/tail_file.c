@@ -1,6 +1,8 @@
 /* One tailed file: read, split into lines, parse, emit, remember the offset. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,17 +12,6 @@
 
 #define TAIL_READ_SIZE (256u * 1024)
 #define TAIL_BATCH_BYTES (1u << 20)
-
-static void on_change(struct sk_fswatch *w, void *arg)
-{
-    struct tail_file *f = arg;
-
-    (void)w;
-    tail_file_check(f);
-    if (!f->t->blocked) {
-        (void)tail_file_read(f);
-    }
-}
 
 static char *expand_tag(const char *tag, const char *path)
 {
@@ -52,6 +43,20 @@ fail:
     return NULL;
 }
 
+/* Keeps the first bytes of the file as its fingerprint (copytruncate). */
+static void capture_head(struct tail_file *f)
+{
+    ssize_t n;
+
+    if (f->head_len == sizeof(f->head)) {
+        return;
+    }
+    n = pread(f->fd, f->head, sizeof(f->head), 0);
+    if (n > 0 && (size_t)n >= f->head_len) {
+        f->head_len = (size_t)n;
+    }
+}
+
 struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head)
 {
     const struct tail_conf *conf = t->conf;
@@ -72,7 +77,9 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
     }
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (f->fd < 0 || fstat(f->fd, &st) < 0) {
-        sk_log(SK_LOG_WARN, "%s: cannot open %s: %s", t->ins->id, path, strerror(errno));
+        if (errno != ENOENT) { /* a path between rename and create is normal */
+            sk_log(SK_LOG_WARN, "%s: cannot open %s: %s", t->ins->id, path, strerror(errno));
+        }
         goto fail;
     }
     f->inode = (uint64_t)st.st_ino;
@@ -92,9 +99,7 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
     if (t->has_pos && tail_pos_update(&t->pos, path, f->acked, f->inode) < 0) {
         sk_log(SK_LOG_ERROR, "%s: cannot write pos_file %s", t->ins->id, t->pos.path);
     }
-    if (conf->enable_stat_watcher) {
-        f->watch = sk_fswatch_create(sk_engine_loop(t->ins->engine), path, 0, on_change, f);
-    }
+    capture_head(f);
     sk_log(SK_LOG_INFO, "%s: following tail of %s (from offset %llu)", t->ins->id, path,
            (unsigned long long)f->acked);
     return f;
@@ -108,7 +113,6 @@ void tail_file_close(struct tail_file *f)
     if (f == NULL) {
         return;
     }
-    sk_fswatch_destroy(f->watch);
     if (f->fd >= 0) {
         close(f->fd);
     }
@@ -181,7 +185,7 @@ static int flush_batch(struct tail_file *f, uint64_t consumed_to)
     sk_evbuf_reset(&t->events);
     sk_evbuf_reset(&t->errors);
     f->acked = consumed_to;
-    if (t->has_pos && tail_pos_update(&t->pos, f->path, f->acked, f->inode) < 0) {
+    if (t->has_pos && !f->no_pos && tail_pos_update(&t->pos, f->path, f->acked, f->inode) < 0) {
         sk_log(SK_LOG_ERROR, "%s: cannot write pos_file %s", t->ins->id, t->pos.path);
     }
     return 0;
@@ -262,6 +266,7 @@ int tail_file_read(struct tail_file *f)
     if (rc == 0 || rc == SK_EPARSE) {
         rc = flush_batch(f, f->read_off - f->pending.len);
     }
+    capture_head(f);
     if (rc == SK_EFULL) {
         /* Nothing after the last acknowledged byte counts: read it again later. */
         sk_evbuf_reset(&t->events);
@@ -277,6 +282,102 @@ int tail_file_read(struct tail_file *f)
     return rc;
 }
 
+struct tail_file *tail_file_open_copy(struct tail *t, const char *path,
+                                      const struct tail_file *orig)
+{
+    struct tail_file *f = sk_calloc(1, sizeof(*f));
+    unsigned char head[sizeof(orig->head)];
+    struct stat st;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    f->t = t;
+    f->path = sk_strdup(path);
+    f->tag = sk_strdup(orig->tag);
+    f->no_pos = true;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    sk_buf_init(&f->pending, t->conf->max_line_size + TAIL_READ_SIZE);
+    if (f->path == NULL || f->tag == NULL || f->fd < 0 || fstat(f->fd, &st) < 0 ||
+        (uint64_t)st.st_size < orig->acked || orig->head_len == 0 ||
+        pread(f->fd, head, orig->head_len, 0) != (ssize_t)orig->head_len ||
+        memcmp(head, orig->head, orig->head_len) != 0) {
+        tail_file_close(f);
+        return NULL;
+    }
+    f->inode = (uint64_t)st.st_ino;
+    f->acked = f->read_off = orig->acked;
+    if (lseek(f->fd, (off_t)f->acked, SEEK_SET) < 0) {
+        tail_file_close(f);
+        return NULL;
+    }
+    f->rotated = true;
+    f->rotated_deadline_ms = sk_loop_now_ms(sk_engine_loop(t->ins->engine));
+    return f;
+}
+
+/* False when the file's first bytes changed: cut short and written again
+ * past our offset before we looked. */
+static bool same_head(const struct tail_file *f)
+{
+    unsigned char head[sizeof(f->head)];
+
+    if (f->head_len == 0) {
+        return true;
+    }
+    return pread(f->fd, head, f->head_len, 0) == (ssize_t)f->head_len &&
+           memcmp(head, f->head, f->head_len) == 0;
+}
+
+/* copytruncate: lines written after our last read and before the cut are
+ * in the rotated copy; find it by its first bytes and read them from it. */
+static void recover_from_copy(struct tail_file *f)
+{
+    struct tail *t = f->t;
+    struct tail_file *best = NULL;
+    int64_t best_mtime = -1;
+    char pattern[4200];
+    glob_t g;
+
+    if ((size_t)snprintf(pattern, sizeof(pattern), "%s?*", f->path) >= sizeof(pattern) ||
+        glob(pattern, 0, NULL, &g) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *cand = g.gl_pathv[i];
+        size_t len = strlen(cand);
+        struct tail_file *copy;
+        struct stat st;
+
+        if (len > 3 && (strcmp(cand + len - 3, ".gz") == 0 || strcmp(cand + len - 3, ".xz") == 0)) {
+            continue;
+        }
+        if (stat(cand, &st) < 0 || (int64_t)st.st_mtime < best_mtime) {
+            continue;
+        }
+        copy = tail_file_open_copy(t, cand, f);
+        if (copy != NULL) {
+            tail_file_close(best);
+            best = copy;
+            best_mtime = (int64_t)st.st_mtime;
+        }
+    }
+    globfree(&g);
+    if (best == NULL) {
+        sk_log(SK_LOG_WARN, "%s: %s was truncated and no rotated copy with its content was "
+               "found: lines written since offset %llu may be lost", t->ins->id, f->path,
+               (unsigned long long)f->acked);
+        return;
+    }
+    sk_log(SK_LOG_INFO, "%s: %s was truncated (copytruncate); reading %s from offset %llu",
+           t->ins->id, f->path, best->path, (unsigned long long)best->acked);
+    best->next = t->files;
+    t->files = best;
+    if (!t->blocked) {
+        (void)tail_file_read(best);
+    }
+}
+
 void tail_file_check(struct tail_file *f)
 {
     struct tail *t = f->t;
@@ -285,10 +386,12 @@ void tail_file_check(struct tail_file *f)
     if (f->fd < 0 || f->rotated) {
         return;
     }
-    if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->read_off) {
-        sk_log(SK_LOG_INFO, "%s: %s was truncated; reading from its start", t->ins->id, f->path);
+    if (fstat(f->fd, &st) == 0 &&
+        ((uint64_t)st.st_size < f->read_off || !same_head(f))) {
+        recover_from_copy(f);
         sk_buf_reset(&f->pending);
         f->read_off = f->acked = 0;
+        f->head_len = 0;
         if (lseek(f->fd, 0, SEEK_SET) < 0) {
             return;
         }
@@ -296,10 +399,9 @@ void tail_file_check(struct tail_file *f)
     if (stat(f->path, &st) < 0 || (uint64_t)st.st_ino != f->inode) {
         /* Renamed away or deleted: read the old file for rotate_wait more. */
         f->rotated = true;
+        f->no_pos = true; /* the path's entry now belongs to its successor */
         f->rotated_deadline_ms = sk_loop_now_ms(sk_engine_loop(t->ins->engine)) +
                                  t->conf->rotate_wait_ms;
-        sk_fswatch_destroy(f->watch);
-        f->watch = NULL;
         sk_log(SK_LOG_INFO, "%s: detected rotation of %s; waiting %lld ms for the old file",
                t->ins->id, f->path, (long long)t->conf->rotate_wait_ms);
     }

@@ -19,6 +19,13 @@ REFUSAL = re.compile(r"unknown (input|output|filter|parser) type '[^']+'"
                      r"|not supported"
                      r"|@include .*: cannot read")
 
+# Configs that are broken as their authors wrote them (td-agent refuses them
+# too): the error must still name the file and line, and say this.
+BROKEN_AS_WRITTEN = {
+    "004-zgolus-aws-es-typo.conf": "unexpected text after the closing quote",
+    "020-kk0kojirr-nginx-parse-forward.conf": "'tag' parameter is required",
+}
+
 
 class DryRun(unittest.TestCase):
     def test_shipped_configs_are_valid(self):
@@ -63,6 +70,9 @@ class DryRun(unittest.TestCase):
             for m in located:
                 if not os.path.basename(m.group("file")).endswith(".conf") and "/" not in m.group("file"):
                     problems.append("%s: error does not name a file: %s" % (conf, m.group(0)))
+                known = BROKEN_AS_WRITTEN.get(os.path.basename(conf))
+                if known and known in m.group("msg"):
+                    continue
                 if not REFUSAL.search(m.group("msg")):
                     problems.append("%s: refused for a reason other than an unsupported "
                                     "plugin or Ruby expression: %s" % (conf, m.group(0)))

@@ -1,0 +1,190 @@
+"""Real nginx under load, real logrotate rotating its log every second.
+
+Every request must reach skiff exactly once, with `create` (rename, nginx
+reopens on USR1) and with `copytruncate` (the file is copied then cut
+short; lines written in between are recovered from the rotated copy).
+Also: a file deleted and re-created under the same name, and many files
+tailed at once.
+"""
+import os
+import subprocess
+import threading
+import time
+import unittest
+import collections
+import json
+
+from harness import Nginx, Skiff, TempDir, wait_for
+
+CONFIG = """
+<source>
+  @type tail
+  path {paths}
+  pos_file {dir}/tail.pos
+  read_from_head true
+  refresh_interval 1s
+  rotate_wait 2s
+  tag {tag}
+  <parse>
+    @type nginx
+  </parse>
+</source>
+
+<match **>
+  @type stdout
+</match>
+"""
+
+
+def paths_seen(skiff, key="path"):
+    seen = collections.Counter()
+    for line in skiff.output_lines():
+        brace = line.find("{")
+        if brace < 0:
+            continue
+        try:
+            rec = json.loads(line[brace:])
+        except ValueError:
+            continue
+        if key in rec:
+            seen[rec[key]] += 1
+    return seen
+
+
+class Rotation(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.skiff = None
+        self.nginx = None
+
+    def tearDown(self):
+        if self.skiff:
+            self.skiff.stop()
+        if self.nginx:
+            self.nginx.stop()
+        self.tmp.cleanup()
+
+    def rotate_under_load(self, mode, rotations=6):
+        self.nginx = Nginx(self.tmp.path).start()
+        log = self.nginx.access_log
+        conf = self.tmp.join("logrotate.conf")
+        post = ("postrotate\n    kill -USR1 $(cat %s/nginx.pid)\n  endscript" % self.tmp.path
+                if mode == "create" else "")
+        with open(conf, "w") as f:
+            f.write("%s {\n  %s\n  rotate 1000\n  missingok\n  nocompress\n  %s\n}\n" % (
+                log, mode, post))
+        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
+                                                        tag="nginx.access")).start()
+        stop = threading.Event()
+        sent = []
+
+        def load():
+            i = 0
+            while not stop.is_set():
+                self.nginx.get("/r/%d" % i)
+                i += 1
+            sent.append(i)
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        for n in range(1, rotations + 1):
+            time.sleep(0.5)  # the load runs meanwhile: this paces rotations, it syncs nothing
+            subprocess.run(["logrotate", "-f", "-s", self.tmp.join("lr.state"), conf],
+                           check=True, capture_output=True)
+        time.sleep(0.3)
+        stop.set()
+        loader.join()
+        total = sent[0]
+        want = ["/r/%d" % i for i in range(total)]
+        seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= total else None)(
+            paths_seen(self.skiff)), timeout=60, what="%d requests" % total)
+        missing = [p for p in want if seen[p] == 0]
+        dup = {p: c for p, c in seen.items() if c > 1}
+        self.assertEqual(missing, [], "%d missing after %d rotations" % (len(missing), n))
+        self.assertEqual(dup, {}, "duplicates")
+        self.assertGreater(total, 500)
+        rotated = [f for f in os.listdir(self.tmp.path) if f.startswith("access.log.")]
+        self.assertGreaterEqual(len(rotated), 3, "logrotate really rotated")
+
+    def test_logrotate_create(self):
+        self.rotate_under_load("create")
+
+    def test_logrotate_copytruncate(self):
+        self.rotate_under_load("copytruncate")
+
+    def test_copytruncate_while_skiff_is_behind(self):
+        """skiff is stopped (SIGSTOP) while lines are written, the file is
+        copied and truncated, and more lines are written: the unread lines
+        are recovered from the rotated copy, found by its content."""
+        import signal
+        log = self.tmp.join("app.log")
+
+        def write(prefix, n):
+            with open(log, "a") as f:
+                for i in range(n):
+                    f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /%s/%d HTTP/1.1" 200 1 "-" "t"\n' % (prefix, i))
+
+        write("a", 100)
+        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
+                                                        tag="app")).start()
+        wait_for(lambda: sum(paths_seen(self.skiff).values()) >= 100, what="first lines")
+        self.skiff.signal(signal.SIGSTOP)
+        try:
+            write("b", 300)  # not read yet: skiff is stopped
+            conf = self.tmp.join("lr.conf")
+            with open(conf, "w") as f:
+                f.write("%s {\n  copytruncate\n  rotate 5\n  nocompress\n}\n" % log)
+            subprocess.run(["logrotate", "-f", "-s", self.tmp.join("lr.state"), conf], check=True)
+            self.assertEqual(os.path.getsize(log), 0)
+            write("c", 20)  # the new content, shorter than what skiff had read
+        finally:
+            self.skiff.signal(signal.SIGCONT)
+        want = ["/a/%d" % i for i in range(100)] + ["/b/%d" % i for i in range(300)] + \
+               ["/c/%d" % i for i in range(20)]
+        seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= len(want) else None)(
+            paths_seen(self.skiff)), what="all lines")
+        self.assertEqual(sorted(seen), sorted(want))
+        self.assertTrue(all(c == 1 for c in seen.values()), "no duplicates")
+        self.assertIn("reading %s.1" % log, self.skiff.log())
+
+    def test_deleted_and_recreated(self):
+        log = self.tmp.join("app.log")
+        with open(log, "w") as f:
+            for i in range(100):
+                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /a/%d HTTP/1.1" 200 1 "-" "t"\n' % i)
+        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
+                                                        tag="app")).start()
+        wait_for(lambda: sum(paths_seen(self.skiff).values()) >= 100, what="first file")
+        os.unlink(log)
+        with open(log, "w") as f:
+            for i in range(50):
+                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /b/%d HTTP/1.1" 200 1 "-" "t"\n' % i)
+        seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= 150 else None)(
+            paths_seen(self.skiff)), what="re-created file")
+        self.assertEqual(sorted(seen), sorted(["/a/%d" % i for i in range(100)] +
+                                              ["/b/%d" % i for i in range(50)]))
+        self.assertTrue(all(c == 1 for c in seen.values()))
+
+    def test_many_files(self):
+        nfiles = 200
+        d = self.tmp.join("logs")
+        os.makedirs(d)
+        for i in range(nfiles):
+            with open(os.path.join(d, "f%03d.log" % i), "w") as f:
+                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /f/%d/0 HTTP/1.1" 200 1 "-" "t"\n' % i)
+        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=d + "/*.log", dir=self.tmp.path,
+                                                        tag="many.*")).start()
+        wait_for(lambda: sum(paths_seen(self.skiff).values()) >= nfiles, what="first lines")
+        for i in range(nfiles):
+            with open(os.path.join(d, "f%03d.log" % i), "a") as f:
+                f.write('127.0.0.1 - - [21/Jul/2018:10:00:01 +0000] "GET /f/%d/1 HTTP/1.1" 200 1 "-" "t"\n' % i)
+        seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= 2 * nfiles else None)(
+            paths_seen(self.skiff)), what="second lines")
+        self.assertEqual(len(seen), 2 * nfiles)
+        self.assertTrue(all(c == 1 for c in seen.values()))
+        tags = set(l.split(" ")[3].rstrip(":") for l in self.skiff.output_lines())
+        self.assertIn("many.%s.f000.log" % d.strip("/").replace("/", "."), tags)
+
+
+if __name__ == "__main__":
+    unittest.main()
