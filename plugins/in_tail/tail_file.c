@@ -176,8 +176,9 @@ static int flush_batch(struct tail_file *f, uint64_t consumed_to)
         return rc;
     }
     if (rc < 0) {
-        sk_log(SK_LOG_ERROR, "%s: emit failed: %s", t->ins->id, sk_strerror(rc));
-        return rc;
+        sk_log(SK_LOG_ERROR, "%s: emit failed: %s; will read again", t->ins->id,
+               sk_strerror(rc));
+        return SK_EFULL; /* never advance past events nobody took */
     }
     if (err.count > 0) {
         (void)sk_emit_error(t->ins, f->tag, &err, "pattern not matched");

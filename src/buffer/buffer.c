@@ -5,59 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "buffer/buffer_int.h"
 #include "event/event.h"
 #include "loop/loop.h"
 #include "plugin/plugin.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
-enum chunk_state { CHUNK_STAGED, CHUNK_QUEUED, CHUNK_FLUSHING };
-
-struct chunk {
-    struct chunk *prev;
-    struct chunk *next;
-    struct sk_buffer *b;
-    char *tag;                /* owned, NULL without a tag chunk key */
-    int64_t timekey;          /* -1 without a time chunk key */
-    struct sk_buf data;       /* the msgpack event stream */
-    size_t count;
-    enum chunk_state state;
-    int64_t created_ms;       /* loop time */
-    unsigned int attempts;
-    int64_t first_fail_ms;
-    int64_t next_try_ms;
-    struct sk_flush flush;
-};
-
-struct chunk_list {
-    struct chunk *head;
-    struct chunk *tail;
-    size_t n;
-};
-
-struct sk_buffer {
-    struct sk_instance *out;           /* borrowed */
-    const struct sk_buffer_conf *conf; /* borrowed */
-    struct sk_loop *loop;              /* borrowed */
-    bool key_tag;
-    bool key_time;
-    int flush_mode;
-    uint64_t total_limit;
-    struct chunk_list staged;
-    struct chunk_list queue;           /* queued and flushing, oldest first */
-    size_t inflight;
-    uint64_t bytes;
-    uint64_t events;
-    struct sk_timer *timer;            /* next deadline, or 0 for "kick" */
-    struct sk_retry_policy retry;
-    uint64_t seed;
-    uint64_t next_id;
-    bool shutting_down;
-    struct sk_buffer_stats stats;
-    struct sk_log_limit drop_log;
-};
-
-static void list_push(struct chunk_list *l, struct chunk *c)
+void chunk_list_push(struct chunk_list *l, struct chunk *c)
 {
     c->next = NULL;
     c->prev = l->tail;
@@ -70,7 +25,7 @@ static void list_push(struct chunk_list *l, struct chunk *c)
     l->n++;
 }
 
-static void list_remove(struct chunk_list *l, struct chunk *c)
+void chunk_list_remove(struct chunk_list *l, struct chunk *c)
 {
     if (c->prev != NULL) {
         c->prev->next = c->next;
@@ -86,20 +41,11 @@ static void list_remove(struct chunk_list *l, struct chunk *c)
     l->n--;
 }
 
-static void chunk_free(struct chunk *c)
-{
-    if (c == NULL) {
-        return;
-    }
-    sk_free(c->tag);
-    sk_buf_cleanup(&c->data);
-    sk_free(c);
-}
-
 static struct chunk *chunk_new(struct sk_buffer *b, const char *tag, int64_t timekey)
 {
     struct chunk *c = sk_calloc(1, sizeof(*c));
     struct sk_time now = sk_time_now();
+    int rc;
 
     if (c == NULL) {
         return NULL;
@@ -122,7 +68,14 @@ static struct chunk *chunk_new(struct sk_buffer *b, const char *tag, int64_t tim
              (unsigned long long)(now.sec * 1000000 + now.nsec / 1000),
              (unsigned long long)(b->next_id & 0xfff), (unsigned long long)(b->seed ^ b->next_id));
     b->next_id++;
-    list_push(&b->staged, c);
+    rc = store_create(b, c);
+    if (rc < 0) {
+        sk_log_limited(&b->store_log, SK_LOG_ERROR, "%s: cannot create a chunk file: %s",
+                       b->out->id, sk_strerror(rc));
+        store_free(c);
+        return NULL;
+    }
+    chunk_list_push(&b->staged, c);
     return c;
 }
 
@@ -130,29 +83,33 @@ static void schedule(struct sk_buffer *b);
 
 static void enqueue(struct sk_buffer *b, struct chunk *c)
 {
-    list_remove(&b->staged, c);
+    chunk_list_remove(&b->staged, c);
+    store_enqueue(b, c);
     c->state = CHUNK_QUEUED;
     c->next_try_ms = 0;
-    list_push(&b->queue, c);
+    chunk_list_push(&b->queue, c);
 }
 
 static void forget(struct sk_buffer *b, struct chunk *c)
 {
-    list_remove(&b->queue, c);
-    b->bytes -= c->data.len;
+    chunk_list_remove(&b->queue, c);
+    b->bytes -= c->bytes;
     b->events -= c->count;
-    chunk_free(c);
+    store_free(c);
 }
 
 /* Gives a chunk up: its events go to @ERROR (or the error log), counted. */
 static void give_up(struct sk_buffer *b, struct chunk *c, const char *why)
 {
-    struct sk_events ev = {c->tag, c->data.data, c->data.len, c->count};
-
     b->stats.events_dropped += c->count;
     sk_log(SK_LOG_ERROR, "%s: giving up chunk %s (%zu events) after %u attempts: %s", b->out->id,
            c->flush.chunk_id, c->count, c->attempts, why);
-    (void)sk_emit_error(b->out, c->tag != NULL ? c->tag : "", &ev, why);
+    if (store_load(b, c) == 0) {
+        struct sk_events ev = {c->tag, c->data.data, c->data.len, c->count};
+
+        (void)sk_emit_error(b->out, c->tag != NULL ? c->tag : "", &ev, why);
+    }
+    store_set_aside(b, c);
     forget(b, c);
 }
 
@@ -166,7 +123,16 @@ static void dispatch(struct sk_buffer *b)
 
         if (c->state == CHUNK_QUEUED && c->next_try_ms <= now) {
             struct sk_flush *f = &c->flush;
+            int rc = store_load(b, c);
 
+            if (rc < 0) {
+                sk_log_limited(&b->store_log, SK_LOG_ERROR, "%s: cannot read chunk %s: %s",
+                               b->out->id, c->flush.chunk_id, sk_strerror(rc));
+                c->attempts++;
+                c->next_try_ms = now + sk_retry_wait_ms(&b->retry, c->attempts, &b->seed);
+                c = next;
+                continue;
+            }
             c->state = CHUNK_FLUSHING;
             f->ins = b->out;
             f->tag = c->tag;
@@ -262,23 +228,24 @@ void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_e
     if (r == SK_FLUSH_OK) {
         b->stats.events_flushed += c->count;
         b->stats.chunks_flushed++;
+        store_delete(b, c);
         forget(b, c);
     } else if (r == SK_FLUSH_DROP) {
         c->state = CHUNK_QUEUED;
         give_up(b, c, "the output reported the chunk can never be delivered");
     } else {
-        if (remaining != NULL) {
+        if (remaining != NULL && remaining->count < c->count) {
             /* Shrink the chunk to what is still owed. */
-            size_t before = c->data.len;
+            size_t before = c->bytes;
             size_t before_n = c->count;
 
-            memmove(c->data.data, remaining->data, remaining->len);
-            c->data.len = remaining->len;
-            c->count = remaining->count;
-            b->bytes -= before - c->data.len;
-            b->events -= before_n - c->count;
-            b->stats.events_flushed += before_n - c->count;
+            if (store_shrink(b, c, remaining) == 0) {
+                b->bytes -= before - c->bytes;
+                b->events -= before_n - c->count;
+                b->stats.events_flushed += before_n - c->count;
+            }
         }
+        store_unload(b, c);
         c->state = CHUNK_QUEUED;
         c->attempts++;
         b->stats.retries++;
@@ -286,6 +253,7 @@ void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_e
             c->first_fail_ms = now;
         }
         if (c->count == 0) {
+            store_delete(b, c);
             forget(b, c);
         } else if (sk_retry_exhausted(&b->retry, c->attempts, c->first_fail_ms, now)) {
             give_up(b, c, "retry limit reached (retry_timeout / retry_max_times)");
@@ -322,27 +290,47 @@ static bool chunk_full(const struct sk_buffer *b, const struct chunk *c, size_t 
     if (conf->chunk_limit_records > 0 && c->count + n > (size_t)conf->chunk_limit_records) {
         return true;
     }
-    return c->data.len + more > conf->chunk_limit_size;
+    return c->bytes + more > conf->chunk_limit_size;
+}
+
+/* Splits a run of `count` events in two halves at an event boundary. */
+static size_t half_run(const char *data, size_t len, size_t count)
+{
+    size_t off = 0;
+
+    for (size_t i = 0; i < count / 2; i++) {
+        size_t ev = sk_mp_skip(data + off, len - off);
+
+        if (ev == 0) {
+            return 0;
+        }
+        off += ev;
+    }
+    return off;
 }
 
 /* Appends a run of whole events that share one chunk key. */
 static int append_run(struct sk_buffer *b, const char *tag, int64_t timekey, const char *data,
                       size_t len, size_t count)
 {
-    struct chunk *c = find_staged(b, tag, timekey);
+    struct chunk *c;
+    size_t before;
     int rc;
 
-    if (c != NULL && chunk_full(b, c, len, count)) {
-        if (count > 1 && c->data.len < b->conf->chunk_limit_size / 2) {
-            /* Split the run rather than queue a mostly empty chunk. */
-            size_t first = sk_mp_skip(data, len);
+    if (count > 1 && (len > b->conf->chunk_limit_size ||
+                      (b->conf->chunk_limit_records > 0 &&
+                       count > (size_t)b->conf->chunk_limit_records))) {
+        size_t first = half_run(data, len, count);
 
-            if (first == 0) {
-                return SK_EPARSE;
-            }
-            rc = append_run(b, tag, timekey, data, first, 1);
-            return rc < 0 ? rc : append_run(b, tag, timekey, data + first, len - first, count - 1);
+        if (first == 0) {
+            return SK_EPARSE;
         }
+        rc = append_run(b, tag, timekey, data, first, count / 2);
+        return rc < 0 ? rc : append_run(b, tag, timekey, data + first, len - first,
+                                        count - count / 2);
+    }
+    c = find_staged(b, tag, timekey);
+    if (c != NULL && chunk_full(b, c, len, count)) {
         enqueue(b, c);
         c = NULL;
     }
@@ -352,15 +340,22 @@ static int append_run(struct sk_buffer *b, const char *tag, int64_t timekey, con
             return SK_ENOMEM;
         }
     }
-    rc = sk_buf_append(&c->data, data, len);
+    before = c->bytes;
+    rc = store_append(b, c, data, len, count);
     if (rc < 0) {
+        /* The chunk still holds exactly its earlier events: queue it. */
+        sk_log_limited(&b->store_log, SK_LOG_ERROR, "%s: cannot append to chunk %s: %s",
+                       b->out->id, c->flush.chunk_id, sk_strerror(rc));
+        if (c->count > 0) {
+            enqueue(b, c);
+        }
         return rc;
     }
     c->count += count;
-    b->bytes += len;
+    b->bytes += c->bytes - before;
     b->events += count;
     if (chunk_full(b, c, 0, 0) ||
-        c->data.len >= (size_t)((double)b->conf->chunk_limit_size * b->conf->chunk_full_threshold)) {
+        c->bytes >= (size_t)((double)b->conf->chunk_limit_size * b->conf->chunk_full_threshold)) {
         enqueue(b, c);
     }
     return 0;
@@ -450,6 +445,12 @@ int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size
         }
         rc = append_run(b, tag, key, data + start, off - start, n);
     }
+    if (rc < 0 && rc != SK_EPARSE) {
+        /* Storage trouble (full disk, read-only directory): the input keeps
+         * the events and tries again; nothing is acknowledged or lost. */
+        b->stats.overflows++;
+        rc = SK_EFULL;
+    }
     if (rc == 0) {
         if (b->flush_mode == SK_FLUSH_MODE_IMMEDIATE) {
             enqueue_due(b, sk_loop_now_ms(b->loop));
@@ -483,7 +484,8 @@ static bool has_key(const char *keys, const char *name)
 
 struct sk_buffer *sk_buffer_create(struct sk_instance *out, const struct sk_buffer_conf *conf,
                                    const char *chunk_keys, struct sk_loop *loop,
-                                   struct sk_diag *d, const char *file, int line)
+                                   const char *root_dir, struct sk_diag *d, const char *file,
+                                   int line)
 {
     struct sk_buffer *b = sk_calloc(1, sizeof(*b));
     struct sk_time now = sk_time_now();
@@ -521,10 +523,14 @@ struct sk_buffer *sk_buffer_create(struct sk_instance *out, const struct sk_buff
     b->retry.forever = conf->retry_forever;
     b->seed = (uint64_t)now.sec * 1000000007ull ^ now.nsec ^ (uint64_t)(uintptr_t)b;
     b->drop_log = (struct sk_log_limit)SK_LOG_LIMIT_INIT(10000, 1);
+    b->store_log = (struct sk_log_limit)SK_LOG_LIMIT_INIT(10000, 3);
     b->timer = sk_timer_create(loop, on_timer, b);
-    if (b->timer == NULL) {
-        sk_free(b);
+    if (b->timer == NULL || store_open(b, root_dir, out->id, d, file, line) < 0) {
+        sk_buffer_destroy(b);
         return NULL;
+    }
+    if (b->queue.n > 0) {
+        sk_timer_start(b->timer, 0, 0); /* resumed chunks: flush once running */
     }
     return b;
 }
@@ -566,6 +572,11 @@ bool sk_buffer_settled(const struct sk_buffer *b)
     return true;
 }
 
+bool sk_buffer_persistent(const struct sk_buffer *b)
+{
+    return b->persistent;
+}
+
 uint64_t sk_buffer_pending_events(const struct sk_buffer *b)
 {
     return b->events;
@@ -582,17 +593,18 @@ void sk_buffer_destroy(struct sk_buffer *b)
         return;
     }
     SK_BUG_ON(b->inflight > 0);
+    store_close(b);
     while (b->staged.head != NULL) {
         struct chunk *c = b->staged.head;
 
-        list_remove(&b->staged, c);
-        chunk_free(c);
+        chunk_list_remove(&b->staged, c);
+        store_free(c);
     }
     while (b->queue.head != NULL) {
         struct chunk *c = b->queue.head;
 
-        list_remove(&b->queue, c);
-        chunk_free(c);
+        chunk_list_remove(&b->queue, c);
+        store_free(c);
     }
     sk_timer_destroy(b->timer);
     sk_free(b);

@@ -63,6 +63,7 @@ struct sk_buffer_conf {
     bool timekey_use_utc;
     char *timekey_zone;
     double chunk_full_threshold;
+    int fsync;                      /* enum sk_chunk_sync: none, commit, append */
 };
 
 extern const struct sk_param_def sk_buffer_params[];
@@ -84,11 +85,17 @@ struct sk_buffer_stats {
 /*
  * Creates the buffer of output `out` (conf and chunk_keys borrowed for the
  * buffer's lifetime). `chunk_keys` is the <buffer> argument ("tag,time").
+ * A file buffer resumes the chunks it finds (td-agent's or skiff's) and
+ * queues them; `root_dir` (<system>) places it when `path` is not set.
  * Returns NULL after adding the reason to d.
  */
 struct sk_buffer *sk_buffer_create(struct sk_instance *out, const struct sk_buffer_conf *conf,
                                    const char *chunk_keys, struct sk_loop *loop,
-                                   struct sk_diag *d, const char *file, int line);
+                                   const char *root_dir, struct sk_diag *d, const char *file,
+                                   int line);
+
+/* True for a file buffer: what it holds survives a stop or a crash. */
+bool sk_buffer_persistent(const struct sk_buffer *b);
 
 /* Appends events; 0, or SK_EFULL when the overflow action refuses them. */
 int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size_t len,

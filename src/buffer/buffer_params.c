@@ -8,6 +8,7 @@ static const char *const compress_types[] = {"text", "gzip", NULL};
 static const char *const flush_modes[] = {"default", "lazy", "interval", "immediate", NULL};
 static const char *const tristate[] = {"auto", "false", "true", NULL};
 static const char *const retry_types[] = {"exponential_backoff", "periodic", NULL};
+static const char *const fsync_modes[] = {"none", "commit", "append", NULL};
 static const char *const overflow_actions[] = {"throw_exception", "block", "drop_oldest_chunk",
                                                NULL};
 
@@ -82,6 +83,10 @@ const struct sk_param_def sk_buffer_params[] = {
     {.name = "chunk_full_threshold", .type = SK_PARAM_FLOAT, .def = "0.95", .min = "0.1",
      .max = "1", .offset = OFF(chunk_full_threshold),
      .desc = "Share of chunk_limit_size at which a chunk is full."},
+    {.name = "fsync", .type = SK_PARAM_ENUM, .def = "commit", .choices = fsync_modes,
+     .offset = OFF(fsync),
+     .desc = "skiff only: when file chunks reach the disk (none: like td-agent; commit: "
+             "once per write batch; append: every append)."},
     SK_PARAM_END,
 };
 

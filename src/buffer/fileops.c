@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,6 +170,26 @@ int sk_fops_ftruncate(const struct sk_fileops *ops, int fd, int64_t len)
     return 0;
 }
 
+int sk_fops_rename(const struct sk_fileops *ops, const char *from, const char *to)
+{
+    while (ops->rename(ops->ctx, from, to) != 0) {
+        if (errno != EINTR) {
+            return sk_err_from_errno(errno);
+        }
+    }
+    return 0;
+}
+
+int sk_fops_unlink(const struct sk_fileops *ops, const char *path)
+{
+    while (ops->unlink(ops->ctx, path) != 0) {
+        if (errno != EINTR) {
+            return sk_err_from_errno(errno);
+        }
+    }
+    return 0;
+}
+
 void sk_fops_close(const struct sk_fileops *ops, int fd)
 {
     if (fd >= 0) {
@@ -205,8 +226,11 @@ int sk_fops_mkdir_p(const struct sk_fileops *ops, const char *dir, unsigned int 
             continue;
         }
         path[i] = '\0';
-        if (ops->mkdir(ops->ctx, path, mode) != 0 && errno != EEXIST) {
-            rc = sk_err_from_errno(errno);
+        while (ops->mkdir(ops->ctx, path, mode) != 0 && errno != EEXIST) {
+            if (errno != EINTR) {
+                rc = sk_err_from_errno(errno);
+                break;
+            }
         }
         if (i < len) {
             path[i] = '/';

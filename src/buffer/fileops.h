@@ -31,7 +31,7 @@ struct sk_fileops {
     int (*mkdir)(void *ctx, const char *path, unsigned int mode);
 };
 
-/* The C library (open(2), pwrite(2), fdatasync(2), ...). */
+/* The C library (open(2), pwrite(2), fsync(2), ...). */
 extern const struct sk_fileops sk_fileops_libc;
 
 /*
@@ -55,6 +55,17 @@ int sk_fops_open(const struct sk_fileops *ops, const char *path, int flags,
 /* fsync/ftruncate retried on EINTR; 0 or SK_E*. */
 int sk_fops_fsync(const struct sk_fileops *ops, int fd) SK_WUR;
 int sk_fops_ftruncate(const struct sk_fileops *ops, int fd, int64_t len) SK_WUR;
+
+/* rename/unlink retried on EINTR; 0 or SK_E* (SK_ENOENT when missing). */
+int sk_fops_rename(const struct sk_fileops *ops, const char *from, const char *to) SK_WUR;
+int sk_fops_unlink(const struct sk_fileops *ops, const char *path) SK_WUR;
+
+/* Marks the result of a best-effort step as deliberately unused: its
+ * failure is made good later (next commit, or recovery at start). */
+static inline void sk_fops_best_effort(int rc)
+{
+    (void)rc;
+}
 
 /* close(2) that ignores EINTR (the fd is gone either way on Linux). */
 void sk_fops_close(const struct sk_fileops *ops, int fd);

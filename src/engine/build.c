@@ -211,17 +211,12 @@ static int build_buffer(struct sk_instance *ins, struct sk_diag *d)
     if (core->chunk_keys == NULL) {
         return SK_ENOMEM;
     }
-    if (core->bconf.type == SK_BUFFER_FILE) {
-        sk_diag_add(d, SK_DIAG_WARN, real ? real->file : ins->section->file,
-                    real ? real->line : ins->section->line, "<buffer>",
-                    "@type file: chunks are kept in memory by this skiff version "
-                    "(the on-disk buffer is not implemented yet)");
-    }
     if (ins->engine->dry_run) {
         return 0;
     }
-    core->buffer = sk_buffer_create(ins, &core->bconf, core->chunk_keys, ins->engine->loop, d,
-                                    ins->section->file, ins->section->line);
+    core->buffer = sk_buffer_create(ins, &core->bconf, core->chunk_keys, ins->engine->loop,
+                                    ins->engine->system.root_dir, d, ins->section->file,
+                                    ins->section->line);
     return core->buffer != NULL ? 0 : SK_ECONFIG;
 }
 

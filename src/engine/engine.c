@@ -280,7 +280,10 @@ static void report_losses(struct sk_engine *eng)
             continue;
         }
         left = sk_buffer_pending_events(core->buffer);
-        if (left > 0) {
+        if (left > 0 && sk_buffer_persistent(core->buffer)) {
+            sk_log(SK_LOG_INFO, "%s: %llu events stay in the file buffer for the next start",
+                   ins->id, (unsigned long long)left);
+        } else if (left > 0) {
             sk_log(SK_LOG_ERROR, "%s: %llu events were still buffered at exit and are lost "
                    "(memory buffer)", ins->id, (unsigned long long)left);
         }

@@ -47,6 +47,8 @@ CONFIG = """
   reload_connections false
   reload_on_failure false
   <buffer tag>
+    @type file
+    path {dir}/buffer
     flush_interval 1s
   </buffer>
 </match>

@@ -1,0 +1,161 @@
+"""The file buffer keeps every line through outages, kill -9 and restarts,
+and delivers a buffer directory that td-agent left behind.
+
+Real processes: skiff, the Elasticsearch double, kill -9. Lines are
+written to the tailed file by the test (as nginx would append them).
+"""
+import json
+import os
+import random
+import signal
+import sys
+import time
+import unittest
+
+from harness import SRC, Skiff, TempDir, wait_for
+import mpack
+
+sys.path.insert(0, os.path.join(SRC, "tests", "esdouble"))
+from esdouble import EsDouble  # noqa: E402
+
+LINE = '10.%d.%d.%d - - [21/Jul/2018:10:%02d:%02d +0000] "GET /doc/%d HTTP/1.1" 200 %d "-" "t"\n'
+
+CONFIG = """
+<source>
+  @type tail
+  path {log}
+  pos_file {dir}/tail.pos
+  read_from_head true
+  tag nginx.access
+  <parse>
+    @type nginx
+  </parse>
+</source>
+
+<match nginx.**>
+  @type elasticsearch
+  host 127.0.0.1
+  port {port}
+  logstash_format true
+  logstash_prefix es-log
+  <buffer tag>
+    @type file
+    path {dir}/buffer
+    flush_interval 1s
+    chunk_limit_size 64k
+    retry_wait 200ms
+    retry_max_interval 1s
+    retry_forever true
+  </buffer>
+</match>
+"""
+
+
+def write_lines(path, start, n):
+    with open(path, "a") as f:
+        for i in range(start, start + n):
+            f.write(LINE % (i % 250, (i // 250) % 250, i % 7, (i // 60) % 60, i % 60, i, i))
+
+
+def delivered(es):
+    """Document paths in the double: {path: times indexed}."""
+    seen = {}
+    for d in es.docs("es-log-*"):
+        p = d["_source"]["path"]
+        seen[p] = seen.get(p, 0) + 1
+    return seen
+
+
+def chunk_files(d):
+    bdir = os.path.join(d, "buffer")
+    return [f for f in os.listdir(bdir) if f.endswith(".log")] if os.path.isdir(bdir) else []
+
+
+class FileBuffer(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.log = self.tmp.join("access.log")
+        open(self.log, "w").close()
+        self.es = EsDouble(flavor="es8")
+        self.es.start()
+
+    def tearDown(self):
+        self.es.stop()
+        self.tmp.cleanup()
+
+    def skiff(self):
+        return Skiff(self.tmp.path, CONFIG.format(log=self.log, dir=self.tmp.path,
+                                                  port=self.es.port))
+
+    def test_outage_then_drain(self):
+        s = self.skiff().start()
+        try:
+            write_lines(self.log, 0, 500)
+            wait_for(lambda: len(delivered(self.es)) == 500, what="first 500")
+            self.es.set_faults({"down": "close"})
+            write_lines(self.log, 500, 3000)
+            # During the outage the lines wait in chunk files on disk.
+            wait_for(lambda: len(chunk_files(self.tmp.path)) >= 2, what="chunks on disk")
+            self.assertEqual(len(delivered(self.es)), 500)
+            self.es.clear_faults()
+            seen = wait_for(lambda: (lambda d: d if len(d) == 3500 else None)(delivered(self.es)),
+                            what="backlog drained")
+            self.assertEqual(sorted(seen), sorted("/doc/%d" % i for i in range(3500)))
+            self.assertEqual(set(seen.values()), {1})
+            wait_for(lambda: chunk_files(self.tmp.path) == [], what="chunks deleted")
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_kill9_under_load_loses_nothing(self):
+        rnd = random.Random(20)
+        total = 0
+        for round_ in range(8):
+            s = self.skiff().start()
+            n = rnd.randint(200, 800)
+            write_lines(self.log, total, n)
+            total += n
+            time.sleep(rnd.uniform(0.05, 0.6))  # a random moment to crash at, not a sync point
+            s.kill9()
+        s = self.skiff().start()
+        try:
+            seen = wait_for(lambda: (lambda d: d if len(d) == total else None)(delivered(self.es)),
+                            timeout=60, what="%d documents" % total)
+        finally:
+            s.stop()
+        self.assertEqual(sorted(seen), sorted("/doc/%d" % i for i in range(total)))
+        dups = sum(c - 1 for c in seen.values())
+        print("kill -9 x8: %d lines, %d delivered, %d duplicates" % (total, len(seen), dups))
+
+    def test_td_agent_buffer_directory_is_delivered(self):
+        """A stopped td-agent left staged and queued chunks: skiff ships them."""
+        bdir = self.tmp.join("buffer")
+        os.makedirs(bdir)
+        n = 0
+        for state, count in (("q", 40), ("b", 25)):
+            cid = bytes(random.Random(count).getrandbits(8) for _ in range(16))
+            body = b""
+            for i in range(count):
+                body += mpack.pack([mpack.event_time(1532167200 + i, 500),
+                                    {"remote": "10.0.0.1", "method": "GET",
+                                     "path": "/td/%s/%d" % (state, i), "code": "200"}])
+            name = os.path.join(bdir, "buffer.%s%s.log" % (state, cid.hex()))
+            with open(name, "wb") as f:
+                f.write(body)
+            with open(name + ".meta", "wb") as f:
+                f.write(mpack.chunk_meta("nginx.access", cid, count, 1532167200, 1532167300 + n))
+            n += count
+        s = self.skiff().start()
+        try:
+            seen = wait_for(lambda: (lambda d: d if len(d) == n else None)(delivered(self.es)),
+                            what="td-agent chunks delivered")
+        finally:
+            s.stop()
+        self.assertEqual(len(seen), 65)
+        docs = self.es.docs("es-log-2018.07.21")
+        self.assertEqual(len(docs), 65)
+        self.assertTrue(all(d["_source"]["@timestamp"].startswith("2018-07-21T10:") for d in docs))
+        self.assertEqual(chunk_files(self.tmp.path), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
