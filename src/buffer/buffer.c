@@ -293,6 +293,59 @@ static bool chunk_full(const struct sk_buffer *b, const struct chunk *c, size_t 
     return c->bytes + more > conf->chunk_limit_size;
 }
 
+/* Remembers a chunk's size before this write first touches it. */
+static int undo_note(struct sk_buffer *b, struct chunk *c, bool created)
+{
+    for (size_t i = 0; i < b->nundo; i++) {
+        if (b->undo[i].c == c) {
+            return 0;
+        }
+    }
+    if (b->nundo == b->cap_undo) {
+        size_t cap = b->cap_undo ? b->cap_undo * 2 : 16;
+        struct write_undo *u = sk_realloc(b->undo, cap * sizeof(*u));
+
+        if (u == NULL) {
+            return SK_ENOMEM;
+        }
+        b->undo = u;
+        b->cap_undo = cap;
+    }
+    b->undo[b->nundo++] = (struct write_undo){c, c->bytes, c->count, created};
+    return 0;
+}
+
+/* Undoes the current write: every chunk back to its size before it. */
+static void undo_write(struct sk_buffer *b)
+{
+    while (b->nundo > 0) {
+        struct write_undo *u = &b->undo[--b->nundo];
+        struct chunk *c = u->c;
+
+        b->bytes -= c->bytes - u->bytes;
+        b->events -= c->count - u->count;
+        if (store_truncate(b, c, u->bytes, u->count) < 0) {
+            sk_log_limited(&b->store_log, SK_LOG_ERROR, "%s: cannot undo a partial write in "
+                           "chunk %s; those events may be sent twice", b->out->id,
+                           c->flush.chunk_id);
+        }
+        c->count = u->count;
+        if (u->created && c->count == 0) {
+            chunk_list_remove(c->state == CHUNK_STAGED ? &b->staged : &b->queue, c);
+            store_delete(b, c);
+            store_free(c);
+        }
+    }
+}
+
+static void commit_write(struct sk_buffer *b)
+{
+    for (size_t i = 0; i < b->nundo; i++) {
+        store_commit(b, b->undo[i].c);
+    }
+    b->nundo = 0;
+}
+
 /* Splits a run of `count` events in two halves at an event boundary. */
 static size_t half_run(const char *data, size_t len, size_t count)
 {
@@ -339,16 +392,18 @@ static int append_run(struct sk_buffer *b, const char *tag, int64_t timekey, con
         if (c == NULL) {
             return SK_ENOMEM;
         }
+        rc = undo_note(b, c, true);
+    } else {
+        rc = undo_note(b, c, false);
+    }
+    if (rc < 0) {
+        return rc;
     }
     before = c->bytes;
     rc = store_append(b, c, data, len, count);
     if (rc < 0) {
-        /* The chunk still holds exactly its earlier events: queue it. */
         sk_log_limited(&b->store_log, SK_LOG_ERROR, "%s: cannot append to chunk %s: %s",
                        b->out->id, c->flush.chunk_id, sk_strerror(rc));
-        if (c->count > 0) {
-            enqueue(b, c);
-        }
         return rc;
     }
     c->count += count;
@@ -380,16 +435,21 @@ static int64_t timekey_of(const struct sk_buffer *b, const char *event, size_t l
     return (t.sec / width) * width;
 }
 
-static int make_room(struct sk_buffer *b, size_t len)
+/*
+ * Fluentd's storable? rule: a write is taken while the buffer is below
+ * total_limit_size, even if it ends a little above; so any write can go
+ * through once the buffer drains, whatever its size.
+ */
+static int make_room(struct sk_buffer *b)
 {
-    if (b->bytes + len <= b->total_limit) {
+    if (b->bytes < b->total_limit) {
         return 0;
     }
     b->stats.overflows++;
     if (b->conf->overflow_action == SK_OVERFLOW_DROP_OLDEST) {
         struct chunk *c = b->queue.head;
 
-        while (c != NULL && b->bytes + len > b->total_limit) {
+        while (c != NULL && b->bytes >= b->total_limit) {
             struct chunk *next = c->next;
 
             if (c->state == CHUNK_QUEUED) {
@@ -398,11 +458,12 @@ static int make_room(struct sk_buffer *b, size_t len)
                        "%s: buffer full (total_limit_size), dropping oldest chunk %s with %zu "
                        "events (overflow_action drop_oldest_chunk)",
                        b->out->id, c->flush.chunk_id, c->count);
+                store_delete(b, c);
                 forget(b, c);
             }
             c = next;
         }
-        if (b->bytes + len <= b->total_limit) {
+        if (b->bytes < b->total_limit) {
             return 0;
         }
     }
@@ -416,7 +477,7 @@ int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size
                     size_t count)
 {
     size_t off = 0;
-    int rc = make_room(b, len);
+    int rc = make_room(b);
 
     if (rc < 0) {
         return rc;
@@ -435,7 +496,8 @@ int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size
             size_t ev = sk_mp_skip(data + off, len - off);
 
             if (ev == 0) {
-                return SK_EPARSE;
+                rc = SK_EPARSE;
+                break;
             }
             if (n > 0 && timekey_of(b, data + off, len - off) != key) {
                 break;
@@ -443,14 +505,23 @@ int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size
             off += ev;
             n++;
         }
-        rc = append_run(b, tag, key, data + start, off - start, n);
+        if (rc == 0) {
+            rc = append_run(b, tag, key, data + start, off - start, n);
+        }
     }
-    if (rc < 0 && rc != SK_EPARSE) {
-        /* Storage trouble (full disk, read-only directory): the input keeps
-         * the events and tries again; nothing is acknowledged or lost. */
-        b->stats.overflows++;
-        rc = SK_EFULL;
+    if (rc < 0) {
+        /* All or nothing: the input keeps the events and offers them again
+         * (storage trouble such as a full disk), so nothing is lost and
+         * nothing is taken twice. */
+        undo_write(b);
+        b->stats.events_in -= count;
+        if (rc != SK_EPARSE) {
+            b->stats.overflows++;
+            rc = SK_EFULL;
+        }
+        return rc;
     }
+    commit_write(b);
     if (rc == 0) {
         if (b->flush_mode == SK_FLUSH_MODE_IMMEDIATE) {
             enqueue_due(b, sk_loop_now_ms(b->loop));
@@ -594,6 +665,7 @@ void sk_buffer_destroy(struct sk_buffer *b)
     }
     SK_BUG_ON(b->inflight > 0);
     store_close(b);
+    sk_free(b->undo);
     while (b->staged.head != NULL) {
         struct chunk *c = b->staged.head;
 

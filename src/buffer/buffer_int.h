@@ -36,6 +36,15 @@ struct chunk_list {
     size_t n;
 };
 
+/* What one write changed, so a write that cannot be taken whole is undone
+ * and the input can offer it again without duplicates. */
+struct write_undo {
+    struct chunk *c;
+    size_t bytes;
+    size_t count;
+    bool created;
+};
+
 struct sk_buffer {
     struct sk_instance *out;           /* borrowed */
     const struct sk_buffer_conf *conf; /* borrowed */
@@ -57,6 +66,9 @@ struct sk_buffer {
     struct sk_buffer_stats stats;
     struct sk_log_limit drop_log;
     struct sk_log_limit store_log;
+    struct write_undo *undo;           /* owned */
+    size_t nundo;
+    size_t cap_undo;
     /* file storage */
     bool persistent;
     struct sk_chunk_opts opts;
@@ -75,6 +87,8 @@ void store_close(struct sk_buffer *b);
 int store_create(struct sk_buffer *b, struct chunk *c);
 int store_append(struct sk_buffer *b, struct chunk *c, const char *data, size_t len,
                  size_t count);
+void store_commit(struct sk_buffer *b, struct chunk *c);
+int store_truncate(struct sk_buffer *b, struct chunk *c, size_t bytes, size_t count);
 void store_enqueue(struct sk_buffer *b, struct chunk *c);
 int store_load(struct sk_buffer *b, struct chunk *c);
 void store_unload(struct sk_buffer *b, struct chunk *c);

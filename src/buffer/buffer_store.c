@@ -167,16 +167,41 @@ int store_append(struct sk_buffer *b, struct chunk *c, const char *data, size_t 
     /* Write-ahead: once this returns 0 the events are in the chunk file. */
     rc = sk_chunk_append(c->file, data, len, count);
     if (rc == 0) {
-        rc = sk_chunk_commit(c->file);
-        if (rc < 0) {
-            /* The data is there; only the meta's count lags (recovery counts). */
-            sk_log_limited(&b->store_log, SK_LOG_WARN, "%s: chunk %s: meta update failed: %s",
-                           b->out->id, c->file->id_hex, sk_strerror(rc));
-            rc = 0;
-        }
         c->bytes = c->file->bytes;
     }
     return rc;
+}
+
+void store_commit(struct sk_buffer *b, struct chunk *c)
+{
+    int rc;
+
+    if (!b->persistent) {
+        return;
+    }
+    rc = sk_chunk_commit(c->file);
+    if (rc < 0) {
+        /* The data is there; only the meta's count lags (recovery counts). */
+        sk_log_limited(&b->store_log, SK_LOG_WARN, "%s: chunk %s: meta update failed: %s",
+                       b->out->id, c->file->id_hex, sk_strerror(rc));
+    }
+    if (c->state != CHUNK_STAGED) {
+        sk_chunk_release(c->file);
+    }
+}
+
+int store_truncate(struct sk_buffer *b, struct chunk *c, size_t bytes, size_t count)
+{
+    if (!b->persistent) {
+        c->data.len = bytes;
+        if (c->data.data != NULL) {
+            c->data.data[bytes] = '\0';
+        }
+        c->bytes = bytes;
+        return 0;
+    }
+    c->bytes = bytes;
+    return sk_chunk_truncate(c->file, bytes, count);
 }
 
 void store_enqueue(struct sk_buffer *b, struct chunk *c)

@@ -443,6 +443,28 @@ int sk_chunk_append(struct sk_chunk *c, const char *data, size_t len, size_t cou
     return rc;
 }
 
+int sk_chunk_truncate(struct sk_chunk *c, uint64_t bytes, uint64_t records)
+{
+    const struct sk_fileops *ops = ops_of(c);
+    int rc;
+
+    if (c->state == SK_CHUNK_PURGED || bytes > c->bytes) {
+        return SK_EINVAL;
+    }
+    rc = ensure_fd(c);
+    if (rc < 0) {
+        return rc;
+    }
+    c->bytes = bytes;
+    c->meta.records = records;
+    if (sk_fops_ftruncate(ops, c->fd, (int64_t)bytes) != 0) {
+        c->torn = true;
+        return SK_EIO;
+    }
+    c->torn = false;
+    return 0;
+}
+
 int sk_chunk_commit(struct sk_chunk *c)
 {
     const struct sk_fileops *ops = ops_of(c);

@@ -173,6 +173,15 @@ int sk_chunk_create(const struct sk_chunk_opts *opts, const char *pattern,
 int sk_chunk_append(struct sk_chunk *c, const char *data, size_t len, size_t count) SK_WUR;
 
 /*
+ * Cuts the chunk back to `bytes` holding `records` events, a length it had
+ * after an earlier append (the buffer undoes a write that could not be
+ * taken whole). Works on staged and queued chunks; the meta is rewritten
+ * by the next sk_chunk_commit. 0, or SK_EIO when the cut fails (staged:
+ * it is tried again before the next append; recovery cuts it otherwise).
+ */
+int sk_chunk_truncate(struct sk_chunk *c, uint64_t bytes, uint64_t records) SK_WUR;
+
+/*
  * Records the appends: rewrites the meta (s, m=now). COMMIT/APPEND modes
  * first flush the data, then the meta, so the meta never counts events
  * the disk does not hold. 0 or SK_E*; the data is unaffected by failure.

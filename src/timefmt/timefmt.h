@@ -11,20 +11,28 @@
 /*
  * Time parsing and formatting at log speed. A format is compiled once;
  * parsing a line never calls strptime, and converting broken-down time to
- * epoch seconds is pure arithmetic (days-from-civil) plus a per-second
- * cache for local-time zones, so nothing calls mktime per line.
+ * epoch seconds is pure arithmetic (days-from-civil) plus, for local and
+ * IANA zones, a table lookup behind a one-period cache, so nothing calls
+ * mktime per line. nginx's "%d/%b/%Y:%H:%M:%S %z" and the ISO layouts
+ * ("%Y-%m-%dT%H:%M:%S[.%N][%z]", "%Y-%m-%d %H:%M:%S") have fixed-width
+ * fast paths; everything else runs through a compiled interpreter.
  *
  * Formats are Ruby strptime/strftime style as Fluentd users write them:
- * %Y %m %d %H %M %S %b %B %a %A %y %j %e %z (+hhmm, +hh:mm, Z) %Z (UTC/GMT
- * only) %N %L %3N %6N %9N (fractions) %s %T %D %F %% and literal text.
+ * %Y %m %d %H %M %S %b %B %h %a %A %y %j %e %k %I %l %p %z (+hhmm, +hh:mm,
+ * Z) %Z (UTC, GMT, Z, common US/JST/CET abbreviations, or an offset) %N %L
+ * %3N %6N %9N (fractions) %s %T %D %F %R %n %t %% and literal text;
+ * strftime also takes the flags - 0 ^ and %:z.
  * A zone from %z wins; otherwise the compiled zone applies: UTC, a fixed
  * offset "+09:00", or an IANA name / local time (through localtime_r).
  *
  * Local and IANA zones become a table of offset periods (1900..2100),
- * built once per zone and process by sampling localtime_r; an IANA zone
- * is sampled with TZ switched to it for the duration of sk_timefmt_create,
- * so create formats for IANA zones while configuring, before other
- * threads format local times. Parsing then never calls into libc.
+ * built once per zone and process by sampling localtime_r (~10-20 ms). An
+ * IANA zone is sampled inside sk_timefmt_create with TZ switched to it and
+ * restored, so create such formats while configuring, before other
+ * threads format local times; the local zone's table is built on first
+ * use from the TZ of that moment. Parsing then never calls into libc.
+ * An ambiguous local time (autumn) is the earlier instant, a skipped one
+ * (spring) is read with the offset before the change, as Ruby does.
  */
 struct sk_timefmt;
 
@@ -45,7 +53,8 @@ void sk_timefmt_destroy(struct sk_timefmt *f);
  * blanks. A NULL format guesses common layouts (ISO 8601, CLF, RFC 2822,
  * syslog) as Ruby's Time.parse would for them; "%iso8601" is Ruby's
  * Time.iso8601. A compiled format caches and is not thread-safe.
- * Returns 0 or SK_EPARSE.
+ * Returns 0, SK_EPARSE, or SK_ENOMEM when the local zone's table (built on
+ * first use) cannot be allocated.
  */
 int sk_timefmt_parse(struct sk_timefmt *f, const char *s, size_t len, struct sk_time *out) SK_WUR;
 
@@ -60,9 +69,10 @@ int sk_timefmt_parse_prefix(struct sk_timefmt *f, const char *s, size_t len, str
 
 /*
  * strftime for event times: writes `t` per `format` in UTC (utc = true) or
- * in local time / the compiled zone, into out (NUL-terminated, truncating
- * is an error: SK_ETOOBIG). Returns the length written. Supports the same
- * directives plus %N/%L/%3N fractions. Also caches per second.
+ * in local time (the process's TZ), into out (NUL-terminated, truncating
+ * is an error: SK_ETOOBIG). Returns the length written, or SK_EINVAL for
+ * an unknown directive. Supports the same directives plus %N/%L/%3N
+ * fractions. Local time is broken down once per second per thread.
  */
 int sk_timefmt_format(const char *format, struct sk_time t, bool utc, char *out, size_t size) SK_WUR;
 
