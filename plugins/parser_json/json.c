@@ -79,7 +79,8 @@ static int json_parse(struct sk_instance *ins, const char *line, size_t len,
                            ? SIZE_MAX
                            : len * SCRATCH_FACTOR + SCRATCH_SLACK;
     msgpack_packer_init(&pk, &ctx->scratch, sk_buf_msgpack_write);
-    rc = sk_json_to_msgpack(line, len, &pk);
+    /* One level less than msgpack-c unpacks: the event wraps the record. */
+    rc = sk_json_to_msgpack_depth(line, len, &pk, SK_JSON_UNPACK_MAX_DEPTH - 1);
     if (rc == SK_ETOOBIG) {
         rc = SK_EPARSE;
     }
