@@ -643,6 +643,11 @@ bool sk_buffer_settled(const struct sk_buffer *b)
     return true;
 }
 
+const char *sk_buffer_dir(const struct sk_buffer *b)
+{
+    return b->chunk_dir;
+}
+
 bool sk_buffer_persistent(const struct sk_buffer *b)
 {
     return b->persistent;

@@ -94,6 +94,10 @@ struct sk_buffer *sk_buffer_create(struct sk_instance *out, const struct sk_buff
                                    const char *root_dir, struct sk_diag *d, const char *file,
                                    int line);
 
+/* The directory of a file buffer's chunks (for files kept beside them),
+ * or NULL for a memory buffer. Borrowed. */
+const char *sk_buffer_dir(const struct sk_buffer *b);
+
 /* True for a file buffer: what it holds survives a stop or a crash. */
 bool sk_buffer_persistent(const struct sk_buffer *b);
 

@@ -73,7 +73,8 @@ struct sk_buffer {
     bool persistent;
     struct sk_chunk_opts opts;
     struct sk_chunk_paths paths;       /* owned */
-    char *failed_dir;                  /* owned */
+    char *failed_dir;                  /* owned: <chunk dir>/failed */
+    char *chunk_dir;                   /* owned */
 };
 
 void chunk_list_push(struct chunk_list *l, struct chunk *c);

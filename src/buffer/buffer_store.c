@@ -107,7 +107,8 @@ int store_open(struct sk_buffer *b, const char *root_dir, const char *plugin_id,
     slash = dir.data != NULL ? strrchr(dir.data, '/') : NULL;
     if (rc == 0 && slash != NULL) {
         dir.len = (size_t)(slash - dir.data);
-        rc = sk_buf_append_str(&dir, "/failed");
+        b->chunk_dir = sk_strndup(dir.data, dir.len);
+        rc = b->chunk_dir != NULL ? sk_buf_append_str(&dir, "/failed") : SK_ENOMEM;
     }
     if (rc == 0) {
         b->failed_dir = sk_buf_take(&dir, NULL);
@@ -134,7 +135,9 @@ void store_close(struct sk_buffer *b)
 {
     sk_chunk_paths_cleanup(&b->paths);
     sk_free(b->failed_dir);
+    sk_free(b->chunk_dir);
     b->failed_dir = NULL;
+    b->chunk_dir = NULL;
 }
 
 int store_create(struct sk_buffer *b, struct chunk *c)

@@ -1,6 +1,9 @@
 /* Event routing: filters in order, then the first matching <match>. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine_int.h"
 #include "json/json.h"
@@ -104,18 +107,90 @@ int sk_emit_label(struct sk_instance *from, const char *name, const char *tag,
     return sk_route_events(from->engine, label, from, tag, ev);
 }
 
+/* Where events that can never be delivered are kept when no @ERROR label
+ * takes them: beside the output's file buffer, else under root_dir. */
+static int dead_letter_path(const struct sk_instance *from, char *out, size_t size)
+{
+    const struct sk_core *core = from->core;
+    const char *dir = core != NULL && core->buffer != NULL ? sk_buffer_dir(core->buffer) : NULL;
+    int n;
+
+    if (dir == NULL) {
+        dir = from->engine->system.root_dir;
+    }
+    if (dir == NULL) {
+        return SK_ENOENT;
+    }
+    n = snprintf(out, size, "%s/dead-letter.%s.jsonl", dir, from->id);
+    return n > 0 && (size_t)n < size ? 0 : SK_ETOOBIG;
+}
+
+/* Appends one JSON line per event: time, tag, reason, record. */
+static int dead_letter_write(const struct sk_instance *from, const char *tag,
+                             const struct sk_events *ev, const char *reason)
+{
+    char path[4096];
+    struct sk_buf line;
+    size_t off = 0;
+    int rc = dead_letter_path(from, path, sizeof(path));
+    int fd;
+
+    if (rc < 0) {
+        return rc;
+    }
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return sk_err_from_errno(errno);
+    }
+    sk_buf_init(&line, 64u << 20);
+    while (off < ev->len && rc == 0) {
+        size_t len = sk_mp_skip(ev->data + off, ev->len - off);
+        size_t tlen = len > 1 ? sk_mp_skip(ev->data + off + 1, len - 1) : 0;
+        struct sk_time t = {0, 0};
+        size_t used;
+
+        if (len == 0 || tlen == 0 || sk_event_peek_time(ev->data + off, len, &t) < 0) {
+            rc = SK_EPARSE;
+            break;
+        }
+        sk_buf_reset(&line);
+        rc = sk_buf_printf(&line, "{\"time\":%lld,\"tag\":", (long long)t.sec);
+        rc = rc == 0 ? sk_json_write_string(&line, tag, strlen(tag)) : rc;
+        rc = rc == 0 ? sk_buf_append_str(&line, ",\"reason\":") : rc;
+        rc = rc == 0 ? sk_json_write_string(&line, reason, strlen(reason)) : rc;
+        rc = rc == 0 ? sk_buf_append_str(&line, ",\"record\":") : rc;
+        rc = rc == 0 ? sk_json_write_msgpack(&line, ev->data + off + 1 + tlen, len - 1 - tlen,
+                                             &used)
+                     : rc;
+        rc = rc == 0 ? sk_buf_append_str(&line, "}\n") : rc;
+        if (rc == 0 && write(fd, line.data, line.len) != (ssize_t)line.len) {
+            rc = SK_EIO;
+        }
+        off += len;
+    }
+    sk_buf_cleanup(&line);
+    close(fd);
+    return rc;
+}
+
 int sk_emit_error(struct sk_instance *from, const char *tag, const struct sk_events *ev,
                   const char *reason)
 {
     struct sk_engine *eng = from->engine;
     struct sk_label *label = sk_engine_find_label(eng, "@ERROR");
-    char what[512];
+    char what[4600];
+    char path[4096];
 
     eng->error_events += ev->count;
     if (label != NULL && sk_route_events(eng, label, from, tag, ev) == 0) {
         return 1;
     }
-    snprintf(what, sizeof(what), "%s: %s", from->id, reason);
+    if (dead_letter_write(from, tag, ev, reason) == 0 &&
+        dead_letter_path(from, path, sizeof(path)) == 0) {
+        snprintf(what, sizeof(what), "%.200s: %.200s (kept in %s)", from->id, reason, path);
+    } else {
+        snprintf(what, sizeof(what), "%.200s: %.200s", from->id, reason);
+    }
     log_lost(&eng->error_log, what, tag, ev);
     return 0;
 }

@@ -160,6 +160,11 @@ int sk_event_iter_next(struct sk_event_iter *it, struct sk_time *time,
     if (it->offset >= it->len) {
         return 0;
     }
+    /* A corrupt container count would make msgpack-c allocate for it
+     * before noticing the bytes are missing: check the shape first. */
+    if (sk_mp_skip(it->data + it->offset, it->len - it->offset) == 0) {
+        return SK_EPARSE;
+    }
     ret = msgpack_unpack_next(&it->result, it->data, it->len, &off);
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         return SK_EPARSE;

@@ -128,13 +128,14 @@ static void check_done(struct sk_http *h)
 static void sock_ready(struct ev_loop *ev, ev_io *w, int revents)
 {
     struct sk_http_sock *s = (struct sk_http_sock *)w;
+    struct sk_http *h = s->h; /* s may be freed by socket_cb inside the action */
     int action = ((revents & EV_READ) ? CURL_CSELECT_IN : 0) |
                  ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running;
 
     (void)ev;
-    curl_multi_socket_action(s->h->multi, s->fd, action, &running);
-    check_done(s->h);
+    curl_multi_socket_action(h->multi, s->fd, action, &running);
+    check_done(h);
 }
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)

@@ -34,6 +34,7 @@ CONFIG = """
 
 <match nginx.**>
   @type elasticsearch
+  @id es_out
   host 127.0.0.1
   port {port}
   logstash_format true
@@ -125,6 +126,30 @@ class FileBuffer(unittest.TestCase):
         self.assertEqual(sorted(seen), sorted("/doc/%d" % i for i in range(total)))
         dups = sum(c - 1 for c in seen.values())
         print("kill -9 x8: %d lines, %d delivered, %d duplicates" % (total, len(seen), dups))
+
+    def test_rejected_documents_go_to_dead_letter_file(self):
+        """400-rejected documents are kept beside the buffer; the rest indexed."""
+        self.es.set_faults({"reject_400_if": [{"field": "code", "value": "400"}]})
+        s = self.skiff().start()
+        try:
+            with open(self.log, "a") as f:
+                for i in range(300):
+                    code = 400 if i % 30 == 0 else 200
+                    f.write('10.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /doc/%d HTTP/1.1" %d 5 "-" "t"\n' % (i, code))
+            dead = self.tmp.join("buffer", "dead-letter.es_out.jsonl")
+            wait_for(lambda: os.path.exists(dead) and
+                     sum(1 for _ in open(dead)) == 10, what="10 rejected documents kept")
+            seen = wait_for(lambda: (lambda d: d if len(d) == 290 else None)(delivered(self.es)),
+                            what="290 documents indexed")
+        finally:
+            s.stop()
+        rejected = [json.loads(l) for l in open(dead)]
+        self.assertEqual(sorted(r["record"]["path"] for r in rejected),
+                         sorted("/doc/%d" % i for i in range(0, 300, 30)))
+        self.assertTrue(all(r["tag"] == "nginx.access" and r["reason"] for r in rejected))
+        self.assertNotIn("/doc/0", seen)
+        self.assertEqual(len(self.es.docs("es-log-*")), 290)
+        self.assertIn("dead-letter.es_out.jsonl", s.log())
 
     def test_td_agent_buffer_directory_is_delivered(self):
         """A stopped td-agent left staged and queued chunks: skiff ships them."""
