@@ -96,6 +96,22 @@ static int dump_instance(const struct sk_instance *ins, int indent, struct sk_bu
     return rc;
 }
 
+/* Sub-sections parsed by plugins themselves (<security>, <user>, <endpoint>)
+ * carry no table here: mask the parameters that are secrets by name. */
+static bool secret_name(const char *key)
+{
+    static const char *const secrets[] = {"password", "shared_key", "secret_access_key",
+                                          "api_key", "session_token", "client_key_pass",
+                                          "cloud_auth", "aws_sec_key", "token", NULL};
+
+    for (const char *const *s = secrets; *s != NULL; s++) {
+        if (strstr(key, *s) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Writes a section: its instance's effective parameters, or its own. */
 static int dump_section(const struct sk_engine *eng, const struct sk_conf_section *sec,
                         int indent, struct sk_buf *out)
@@ -116,7 +132,7 @@ static int dump_section(const struct sk_engine *eng, const struct sk_conf_sectio
     }
     for (size_t i = 0; ins == NULL && i < sec->nparams && rc == 0; i++) {
         rc = sk_buf_printf(out, "%*s%s %s\n", indent + 2, "", sec->params[i].key,
-                           sec->params[i].value);
+                           secret_name(sec->params[i].key) ? "xxxxxx" : sec->params[i].value);
     }
     for (size_t i = 0; i < sec->nchildren && rc == 0; i++) {
         rc = dump_section(eng, sec->children[i], indent + 2, out);

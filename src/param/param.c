@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "regex/rregex.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
@@ -42,11 +43,23 @@ static int parse_regexp(const char *text, char **out)
         len = (size_t)(strrchr(text, '/') - text) - 1;
         text++;
     }
-    re = pcre2_compile((PCRE2_SPTR)text, len, 0, &errcode, &erroff, NULL);
-    if (re == NULL) {
-        return SK_EPARSE;
+    {
+        /* Validate as PCRE2 will see it: Ruby-only group names renamed. */
+        struct sk_buf pcre;
+        struct sk_rregex_names names = {0};
+
+        sk_buf_init(&pcre, len * 2 + 64);
+        re = NULL;
+        if (sk_rregex_translate(text, len, &pcre, &names) == 0 && pcre.data != NULL) {
+            re = pcre2_compile((PCRE2_SPTR)pcre.data, pcre.len, 0, &errcode, &erroff, NULL);
+        }
+        sk_rregex_names_free(&names);
+        sk_buf_cleanup(&pcre);
+        if (re == NULL) {
+            return SK_EPARSE;
+        }
+        pcre2_code_free(re);
     }
-    pcre2_code_free(re);
     *out = sk_strndup(text, len);
     return *out == NULL ? SK_ENOMEM : 0;
 }
@@ -191,6 +204,19 @@ static int apply_one(const struct sk_param_def *def, struct sk_conf_section *sec
     mark_all(sec, def->name);
     if (def->alias != NULL) {
         mark_all(sec, def->alias);
+    }
+    if (p != NULL && p->value[0] == '\0' && def->type != SK_PARAM_BOOL &&
+        (def->type != SK_PARAM_STRING || def->def != NULL) &&
+        !(def->flags & SK_PARAM_REQUIRED)) {
+        /* Usually "#{ENV['X']}" with X unset: as if the line were not there.
+         * A string without a default (a password) may well be empty. */
+        if (def->def != NULL) {
+            sk_diag_add(d, SK_DIAG_WARN, p->file, p->line, where,
+                        "parameter '%s' is empty (an unset environment variable?); "
+                        "using the default '%s'", p->key,
+                        (def->flags & SK_PARAM_SECRET) ? "xxxxxx" : def->def);
+        }
+        p = NULL;
     }
     if (p == NULL) {
         if (def->flags & SK_PARAM_REQUIRED) {

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json/json.h"
 #include "util/alloc.h"
@@ -79,6 +80,11 @@ static int split_unit(const char *text, double *num, char *unit, bool *fraction)
         if (tolower((unsigned char)end[0]) == 'm' && tolower((unsigned char)end[1]) == 's' &&
             end[2] == '\0') {
             *unit = 'u';
+            return 0;
+        }
+        /* Sizes written "64MB", "8KiB", "1gb": td-agent reads the first letter. */
+        if (strchr("kmgt", *unit) != NULL &&
+            (strcasecmp(end + 1, "b") == 0 || strcasecmp(end + 1, "ib") == 0)) {
             return 0;
         }
         return SK_EPARSE;

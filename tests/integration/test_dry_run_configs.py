@@ -24,6 +24,8 @@ REFUSAL = re.compile(r"unknown (input|output|filter|parser) type '[^']+'"
 BROKEN_AS_WRITTEN = {
     "004-zgolus-aws-es-typo.conf": "unexpected text after the closing quote",
     "020-kk0kojirr-nginx-parse-forward.conf": "'tag' parameter is required",
+    # A deployment template's placeholder left in: td-agent would read port 0.
+    "023-s-take-nginx-ltsv-es.conf": "invalid value for parameter 'port': '__ES_PORT__'",
 }
 
 

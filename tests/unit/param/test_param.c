@@ -186,6 +186,19 @@ static void test_td_agent_differences_warn(void **state)
     sk_diag_cleanup(&fx.diag);
 }
 
+static void test_empty_value_means_default(void **state)
+{
+    struct fixture fx;
+    struct sk_conf_section *s = load(&fx, "<match a>\n  port \"\"\n  host\n</match>\n");
+
+    (void)state;
+    assert_int_equal(sk_param_apply(demo_params, s, &fx.out, &fx.diag), 0);
+    assert_int_equal(fx.out.port, 9200);
+    assert_string_equal(fx.out.host, "localhost");
+    assert_true(sk_diag_contains(&fx.diag, "test.conf:2: <match a>: parameter 'port' is empty"));
+    done(&fx);
+}
+
 static void test_unused_warning(void **state)
 {
     struct fixture fx;
@@ -210,6 +223,7 @@ static void test_time_and_size(void **state)
     static const struct scalar_case cases[] = {
         {"30", 30000, 30}, {"2m", 120000, 2u << 20}, {"1h", 3600000, 0}, {"1d", 86400000, 0},
         {"1.5s", 1500, 0}, {"4k", 0, 4096}, {"1g", 0, 1u << 30}, {"500ms", 500, 0},
+        {"64MB", 0, 64u << 20}, {"8KiB", 0, 8192},
     };
 
     (void)state;
@@ -284,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors_name_file_line_section),
         cmocka_unit_test(test_td_agent_differences_warn),
+        cmocka_unit_test(test_empty_value_means_default),
         cmocka_unit_test(test_unused_warning),
         cmocka_unit_test(test_time_and_size),
         cmocka_unit_test(test_array_and_hash_forms),
