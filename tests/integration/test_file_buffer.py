@@ -20,6 +20,15 @@ from esdouble import EsDouble  # noqa: E402
 
 LINE = '10.%d.%d.%d - - [21/Jul/2018:10:%02d:%02d +0000] "GET /doc/%d HTTP/1.1" 200 %d "-" "t"\n'
 
+GENID = """
+<filter nginx.**>
+  @type elasticsearch_genid
+  hash_id_key _hash
+  use_record_as_seed true
+  use_entire_record true
+</filter>
+"""
+
 CONFIG = """
 <source>
   @type tail
@@ -32,9 +41,11 @@ CONFIG = """
   </parse>
 </source>
 
+{genid}
 <match nginx.**>
   @type elasticsearch
   @id es_out
+  {idkey}
   host 127.0.0.1
   port {port}
   logstash_format true
@@ -84,9 +95,12 @@ class FileBuffer(unittest.TestCase):
         self.es.stop()
         self.tmp.cleanup()
 
-    def skiff(self):
+    def skiff(self, ids=False):
         return Skiff(self.tmp.path, CONFIG.format(log=self.log, dir=self.tmp.path,
-                                                  port=self.es.port))
+                                                  port=self.es.port,
+                                                  genid=GENID if ids else "",
+                                                  idkey="id_key _hash\n  remove_keys _hash"
+                                                  if ids else ""))
 
     def test_outage_then_drain(self):
         s = self.skiff().start()
@@ -107,25 +121,81 @@ class FileBuffer(unittest.TestCase):
         finally:
             self.assertEqual(s.stop(), 0)
 
-    def test_kill9_under_load_loses_nothing(self):
+    def test_long_outage_under_steady_load(self):
+        """A 60 s outage while lines keep arriving at 2,000/s: nothing lost,
+        the backlog drains after. SKIFF_OUTAGE_S shortens it for debugging."""
+        import threading
+        outage = float(os.environ.get("SKIFF_OUTAGE_S", "60"))
+        rate = 2000
+        stop = threading.Event()
+        written = [0]
+
+        def writer():
+            start = time.monotonic()
+            while not stop.is_set():
+                due = int((time.monotonic() - start) * rate)
+                if due > written[0]:
+                    write_lines(self.log, written[0], due - written[0])
+                    written[0] = due
+                stop.wait(0.02)  # pacing the writer, not synchronising with skiff
+
+        s = self.skiff().start()
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            wait_for(lambda: len(delivered(self.es)) > 0, what="delivery before the outage")
+            self.es.set_faults({"down": "close"})
+            before = len(delivered(self.es))
+            stop.wait(outage)
+            during = len(delivered(self.es)) - before
+            self.es.clear_faults()
+            stop.wait(5)
+            stop.set()
+            t.join()
+            total = written[0]
+            seen = wait_for(lambda: (lambda d: d if len(d) == total else None)(delivered(self.es)),
+                            timeout=120, what="%d documents after the outage" % total)
+        finally:
+            stop.set()
+            t.join()
+            s.stop()
+        self.assertLessEqual(during, 2000)  # (a flush in flight may land as the outage starts)
+        self.assertEqual(sorted(seen), sorted("/doc/%d" % i for i in range(total)))
+        self.assertEqual(set(seen.values()), {1})
+        print("outage %.0f s at %d lines/s: %d lines, all delivered once" % (outage, rate, total))
+
+    def kill9_rounds(self, ids, rounds=20):
+        """Lines keep coming while skiff is killed -9 at random moments."""
         rnd = random.Random(20)
         total = 0
-        for round_ in range(8):
-            s = self.skiff().start()
-            n = rnd.randint(200, 800)
+        for _ in range(rounds):
+            s = self.skiff(ids).start()
+            n = rnd.randint(100, 500)
             write_lines(self.log, total, n)
             total += n
-            time.sleep(rnd.uniform(0.05, 0.6))  # a random moment to crash at, not a sync point
+            time.sleep(rnd.uniform(0.0, 0.4))  # a random moment to crash at, not a sync point
             s.kill9()
-        s = self.skiff().start()
+        s = self.skiff(ids).start()
         try:
             seen = wait_for(lambda: (lambda d: d if len(d) == total else None)(delivered(self.es)),
                             timeout=60, what="%d documents" % total)
+            wait_for(lambda: chunk_files(self.tmp.path) == [], what="buffer empty")
         finally:
             s.stop()
         self.assertEqual(sorted(seen), sorted("/doc/%d" % i for i in range(total)))
-        dups = sum(c - 1 for c in seen.values())
-        print("kill -9 x8: %d lines, %d delivered, %d duplicates" % (total, len(seen), dups))
+        return total, sum(c - 1 for c in seen.values())
+
+    def test_kill9_under_load_loses_nothing(self):
+        total, dups = self.kill9_rounds(ids=False)
+        print("kill -9 x20 without ids: %d lines, all delivered, %d duplicates" % (total, dups))
+
+    def test_kill9_with_generated_ids_gives_exactly_once(self):
+        total, dups = self.kill9_rounds(ids=True)
+        print("kill -9 x20 with genid ids: %d lines, all delivered, %d duplicates" % (total, dups))
+        self.assertEqual(dups, 0)
+        ids = [d["_id"] for d in self.es.docs("es-log-*")]
+        self.assertEqual(len(ids), total)
+        self.assertTrue(all(len(i) > 20 for i in ids))  # a hash, not an auto id
 
     def test_rejected_documents_go_to_dead_letter_file(self):
         """400-rejected documents are kept beside the buffer; the rest indexed."""
