@@ -101,16 +101,30 @@ static void forget(struct sk_buffer *b, struct chunk *c)
 /* Gives a chunk up: its events go to @ERROR (or the error log), counted. */
 static void give_up(struct sk_buffer *b, struct chunk *c, const char *why)
 {
+    const char *tag = c->tag != NULL ? c->tag : "";
+
     b->stats.events_dropped += c->count;
     sk_log(SK_LOG_ERROR, "%s: giving up chunk %s (%zu events) after %u attempts: %s", b->out->id,
            c->flush.chunk_id, c->count, c->attempts, why);
     if (store_load(b, c) == 0) {
-        struct sk_events ev = {c->tag, c->data.data, c->data.len, c->count};
+        struct sk_events ev = {tag, c->data.data, c->data.len, c->count};
 
-        (void)sk_emit_error(b->out, c->tag != NULL ? c->tag : "", &ev, why);
+        if (b->secondary != NULL && sk_output_write(b->secondary, tag, &ev) == 0) {
+            sk_log(SK_LOG_WARN, "%s: chunk %s handed to <secondary> %s", b->out->id,
+                   c->flush.chunk_id, b->secondary->id);
+            store_delete(b, c);
+            forget(b, c);
+            return;
+        }
+        (void)sk_emit_error(b->out, tag, &ev, why);
     }
     store_set_aside(b, c);
     forget(b, c);
+}
+
+void sk_buffer_set_secondary(struct sk_buffer *b, struct sk_instance *secondary)
+{
+    b->secondary = secondary;
 }
 
 static void dispatch(struct sk_buffer *b)

@@ -98,6 +98,10 @@ struct sk_buffer *sk_buffer_create(struct sk_instance *out, const struct sk_buff
  * or NULL for a memory buffer. Borrowed. */
 const char *sk_buffer_dir(const struct sk_buffer *b);
 
+/* Chunks given up on (retry limits, unrecoverable) are handed to this
+ * output (<secondary>) before @ERROR / failed/. Borrowed. */
+void sk_buffer_set_secondary(struct sk_buffer *b, struct sk_instance *secondary);
+
 /* True for a file buffer: what it holds survives a stop or a crash. */
 bool sk_buffer_persistent(const struct sk_buffer *b);
 

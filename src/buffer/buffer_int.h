@@ -66,6 +66,7 @@ struct sk_buffer {
     struct sk_buffer_stats stats;
     struct sk_log_limit drop_log;
     struct sk_log_limit store_log;
+    struct sk_instance *secondary;     /* borrowed: <secondary>, or NULL */
     struct write_undo *undo;           /* owned */
     size_t nundo;
     size_t cap_undo;

@@ -220,6 +220,33 @@ static int build_buffer(struct sk_instance *ins, struct sk_diag *d)
     return core->buffer != NULL ? 0 : SK_ECONFIG;
 }
 
+/* <secondary>: where chunks go that the output gave up on. */
+static int build_secondary(struct sk_instance *ins, struct sk_diag *d)
+{
+    struct sk_conf_section *sec = find_child(ins->section, "secondary");
+    struct sk_core *core = ins->core;
+    struct sk_instance *second;
+    char where[512];
+
+    if (sec == NULL) {
+        return 0;
+    }
+    if (core->chunk_keys == NULL) {
+        sk_conf_section_label(sec, where, sizeof(where));
+        sk_diag_add(d, SK_DIAG_ERROR, sec->file, sec->line, where,
+                    "<secondary> needs a buffered output (add a <buffer> section)");
+        return SK_ECONFIG;
+    }
+    second = sk_instance_create(ins->engine, SK_PLUGIN_OUTPUT, sec, NULL, d);
+    if (second == NULL) {
+        return SK_ECONFIG;
+    }
+    if (core->buffer != NULL) {
+        sk_buffer_set_secondary(core->buffer, second);
+    }
+    return 0;
+}
+
 static bool wants_buffer(const struct sk_instance *ins)
 {
     if (ins->plugin->flags & SK_PLUGIN_NO_BUFFER) {
@@ -322,6 +349,9 @@ struct sk_instance *sk_instance_create(struct sk_engine *eng, enum sk_plugin_kin
         rc = SK_ECONFIG;
     }
     if (rc == 0 && kind == SK_PLUGIN_OUTPUT && wants_buffer(ins) && build_buffer(ins, d) < 0) {
+        rc = SK_ECONFIG;
+    }
+    if (rc == 0 && kind == SK_PLUGIN_OUTPUT && build_secondary(ins, d) < 0) {
         rc = SK_ECONFIG;
     }
     if (rc == 0 && plugin->init != NULL && plugin->init(ins, d) < 0) {

@@ -132,6 +132,29 @@ class BufferLimits(unittest.TestCase):
             s.stop()
         self.assertEqual(len(delivered(self.es)), 0)
 
+    def test_secondary_receives_given_up_chunks(self):
+        self.es.set_faults({"status": 500})
+        bdir = self.tmp.join("buf")
+        conf = CONFIG.format(log=self.log, dir=self.tmp.path, port=self.es.port, bdir=bdir,
+                             extra="retry_max_times 1")
+        conf = conf.replace("</match>", "  <secondary>\n    @type secondary_file\n"
+                                        "    directory %s\n  </secondary>\n</match>"
+                            % self.tmp.join("dump"))
+        s = Skiff(self.tmp.path, conf).start()
+        try:
+            write_lines(self.log, 0, 40)
+            wait_for(lambda: os.path.isdir(self.tmp.join("dump")) and
+                     os.listdir(self.tmp.join("dump")), what="a dumped chunk")
+        finally:
+            s.stop()
+        dumped = b"".join(open(os.path.join(self.tmp.join("dump"), f), "rb").read()
+                          for f in sorted(os.listdir(self.tmp.join("dump"))))
+        # The dump is the chunk's msgpack stream: 40 [EventTime, record] pairs.
+        self.assertEqual(dumped.count(b"\x92\xd7\x00"), 40)
+        self.assertIn(b"/doc/39", dumped)
+        self.assertIn("handed to <secondary>", s.log())
+        self.assertFalse(os.path.isdir(os.path.join(bdir, "failed")))
+
 
 if __name__ == "__main__":
     unittest.main()
