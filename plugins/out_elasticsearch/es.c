@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "loop/loop.h"
+#include "out_elasticsearch/es_auth.h"
+#include "out_elasticsearch/es_setup.h"
 #include "timefmt/timefmt.h"
 #include "util/alloc.h"
 
@@ -25,9 +27,10 @@ static const char *const compression_levels[] = {"no_compression", "best_speed",
                                                  "best_compression", "default_compression", NULL};
 static const char *const tls_versions[] = {"SSLv23", "TLSv1", "TLSv1_1", "TLSv1_2", "TLSv1_3", NULL};
 static const char *const write_ops[] = {"index", "create", "update", "upsert", NULL};
+static const char *const lifecycle_apis[] = {"auto", "ilm", "ism", "opendistro_ism", NULL};
 
 /* clang-format off */
-static const struct sk_param_def es_params[] = {
+const struct sk_param_def es_params[] = {
     /* Where to send. */
     {.name = "host", .type = SK_PARAM_STRING, .def = "localhost", .offset = OFF(host),
      .desc = "Elasticsearch host (ignored when hosts or cloud_id is given)."},
@@ -176,6 +179,65 @@ static const struct sk_param_def es_params[] = {
     {.name = "unrecoverable_error_types", .type = SK_PARAM_ARRAY, .def = "[\"out_of_memory_error\"]",
      .offset = OFF(unrecoverable_error_types),
      .desc = "Item error types sent to @ERROR without retry."},
+    /* Index management: templates, ILM/ISM, rollover aliases, data streams (es_setup.h). */
+    {.name = "template_name", .type = SK_PARAM_STRING, .offset = OFF(template_name),
+     .desc = "Name of the index template installed from template_file."},
+    {.name = "template_file", .type = SK_PARAM_STRING, .offset = OFF(template_file),
+     .desc = "JSON file of the index template (legacy or composable)."},
+    {.name = "template_overwrite", .type = SK_PARAM_BOOL, .def = "false",
+     .offset = OFF(template_overwrite), .desc = "Replace existing templates (once per run)."},
+    {.name = "customize_template", .type = SK_PARAM_HASH, .offset = OFF(customize_template),
+     .desc = "template_file strings replaced by values (lower-cased): {\"<<T>>\":\"${tag}\"}."},
+    {.name = "templates", .type = SK_PARAM_HASH, .offset = OFF(templates),
+     .desc = "More templates to install at start: {\"name\":\"/path/file.json\"}."},
+    {.name = "max_retry_putting_template", .type = SK_PARAM_INT, .def = "10", .min = "0",
+     .offset = OFF(max_retry_putting_template), .desc = "Attempts at a policy or template step."},
+    {.name = "fail_on_putting_template_retry_exceed", .type = SK_PARAM_BOOL, .def = "true",
+     .offset = OFF(fail_on_putting_template_retry_exceed),
+     .desc = "true: events wait until the template/policy is in; false: go on without it."},
+    {.name = "use_legacy_template", .type = SK_PARAM_BOOL, .offset = OFF(use_legacy_template),
+     .desc = "_template (true) or _index_template (false); unset: from the template and server."},
+    {.name = "rollover_index", .type = SK_PARAM_BOOL, .def = "false", .offset = OFF(rollover_index),
+     .desc = "Write through a rollover alias with a bootstrapped first index."},
+    /* No table default: "" must stay "" (none), which the engine keeps only
+     * for strings without one; unset means now/d (es_setup_chunk.c). */
+    {.name = "index_date_pattern", .type = SK_PARAM_STRING, .offset = OFF(index_date_pattern),
+     .desc = "Date math of the first index's name: unset now/d, \"\" none."},
+    {.name = "index_separator", .type = SK_PARAM_STRING, .def = "-", .offset = OFF(index_separator),
+     .desc = "Between the index prefix and the application name / pattern."},
+    {.name = "deflector_alias", .type = SK_PARAM_STRING, .offset = OFF(deflector_alias),
+     .desc = "Rollover alias name with rollover_index (default: index_name)."},
+    {.name = "index_prefix", .type = SK_PARAM_STRING, .flags = SK_PARAM_DEPRECATED,
+     .offset = OFF(index_prefix),
+     .desc = "Old name of the rollover index prefix: use index_name / logstash_prefix."},
+    {.name = "application_name", .type = SK_PARAM_STRING, .def = "default",
+     .offset = OFF(application_name), .desc = "Part of the rollover index names."},
+    {.name = "enable_ilm", .type = SK_PARAM_BOOL, .def = "false", .offset = OFF(enable_ilm),
+     .desc = "Lifecycle policy (ILM, or ISM on OpenSearch), template and rollover alias."},
+    {.name = "ilm_policy_id", .type = SK_PARAM_STRING, .def = "logstash-policy",
+     .offset = OFF(ilm_policy_id), .desc = "Name of the lifecycle policy."},
+    {.name = "ilm_policy", .type = SK_PARAM_HASH, .def = "{}", .offset = OFF(ilm_policy),
+     .desc = "The policy as JSON (ILM, or ISM form; default: rollover 50gb/30d)."},
+    {.name = "ilm_policies", .type = SK_PARAM_HASH, .def = "{}", .offset = OFF(ilm_policies),
+     .desc = "Policies by id: {\"id\":{...policy...}}."},
+    {.name = "ilm_policy_overwrite", .type = SK_PARAM_BOOL, .def = "false",
+     .offset = OFF(ilm_policy_overwrite), .desc = "Replace an existing policy (once per run)."},
+    {.name = "lifecycle_api", .type = SK_PARAM_ENUM, .def = "auto", .choices = lifecycle_apis,
+     .offset = OFF(lifecycle_api),
+     .desc = "auto (from GET /), ilm, ism (_plugins) or opendistro_ism (Amazon ES 7)."},
+    {.name = "data_stream_name", .type = SK_PARAM_STRING, .offset = OFF(data_stream_name),
+     .desc = "elasticsearch_data_stream: the data stream (placeholders allowed)."},
+    {.name = "data_stream_template_name", .type = SK_PARAM_STRING,
+     .offset = OFF(data_stream_template_name), .desc = "Its template (default <name>_template)."},
+    {.name = "data_stream_ilm_name", .type = SK_PARAM_STRING, .offset = OFF(data_stream_ilm_name),
+     .desc = "Its lifecycle policy (default <name>_policy)."},
+    {.name = "data_stream_ilm_policy", .type = SK_PARAM_STRING,
+     .offset = OFF(data_stream_ilm_policy), .desc = "That policy as JSON."},
+    {.name = "data_stream_ilm_policy_overwrite", .type = SK_PARAM_BOOL, .def = "false",
+     .offset = OFF(data_stream_ilm_policy_overwrite), .desc = "Replace an existing policy."},
+    {.name = "data_stream_template_use_index_patterns_wildcard", .type = SK_PARAM_BOOL,
+     .def = "true", .offset = OFF(data_stream_template_use_index_patterns_wildcard),
+     .desc = "Template pattern <name>* (false: <name>)."},
     /* Fluentd knobs with no meaning here. */
     {.name = "time_parse_error_tag", .type = SK_PARAM_STRING, .flags = SK_PARAM_IGNORED, .offset = OFF(ign_time_parse_error_tag),
      .desc = "Unreadable times are logged and counted; the event time is used."},
@@ -208,10 +270,7 @@ static const struct sk_param_def es_params[] = {
 /* Fluentd options this output does not implement yet: present in a
  * configuration, they would change where or how documents go. */
 static const char *const not_yet[] = {
-    "template_name",   "template_file",          "templates",           "customize_template",
-    "rollover_index",  "deflector_alias",        "enable_ilm",          "ilm_policy_id",
-    "ilm_policy",      "ilm_policies",           "target_index_affinity", "index_date_pattern",
-    "application_name", NULL,
+    "target_index_affinity", NULL,
 };
 
 /* --- helpers ------------------------------------------------------------------- */
@@ -708,8 +767,8 @@ static int check_unsupported(struct es_ctx *es, struct sk_instance *ins, struct 
 
         if (p != NULL) {
             snprintf(msg, sizeof(msg),
-                     "'%s' (index templates / ILM / rollover) is not implemented yet: documents go "
-                     "to the index computed from index_name / logstash_format",
+                     "'%s' is not implemented yet: documents go to the index computed from "
+                     "index_name / logstash_format",
                      not_yet[i]);
             diag_warn(ins, d, msg);
             p->used = true; /* said here; no second "not used" warning */
@@ -775,6 +834,9 @@ static int es_init(struct sk_instance *ins, struct sk_diag *d)
         rc = setup_credentials(es, ins, d);
     }
     if (rc == 0) {
+        rc = es_auth_create(es, ins, d); /* <endpoint>: SigV4, maybe the host */
+    }
+    if (rc == 0 && !es_auth_has_url(es)) {
         rc = setup_hosts(es, ins, d);
     }
     if (rc == 0) {
@@ -788,6 +850,9 @@ static int es_init(struct sk_instance *ins, struct sk_diag *d)
     }
     if (rc == 0) {
         rc = setup_index(es, ins, d);
+    }
+    if (rc == 0) {
+        rc = es_setup_create(es, ins, d); /* may redirect index_conf / bulk */
     }
     if (rc == 0 && parse_limit(es->conf->bulk_message_request_threshold, &es->limit) < 0) {
         diag_err(ins, d, "invalid bulk_message_request_threshold '%s' (expected a size)%s",
@@ -829,6 +894,7 @@ static long max_connections(const struct es_ctx *es)
 static int es_start(struct sk_instance *ins)
 {
     struct es_ctx *es = ins->ctx;
+    int rc;
 
     es->loop = sk_engine_loop(ins->engine);
     es->http = sk_http_create(es->loop, max_connections(es));
@@ -837,10 +903,16 @@ static int es_start(struct sk_instance *ins)
         return SK_ENOMEM;
     }
     es->stopping = false;
-    es_warn_sniffing(es);
-    if (es->conf->verify_es_version_at_startup) {
-        es_version_detect(es);
+    rc = es_auth_start(es);
+    if (rc < 0) {
+        sk_error("%s: cannot start AWS request signing: %s", ins->id, sk_strerror(rc));
+        return rc;
     }
+    es_warn_sniffing(es);
+    if (es->conf->verify_es_version_at_startup && es_auth_ready(es)) {
+        es_version_detect(es); /* else when the AWS credentials arrive */
+    }
+    es_setup_start(es);
     return 0;
 }
 
@@ -850,11 +922,13 @@ static void es_stop(struct sk_instance *ins)
     const struct es_stats *s = &es->stats;
 
     es->stopping = true;
+    es_auth_stop(es); /* its fetches use es->http */
     /* Cancelling the client runs every pending callback (SK_ECLOSED): the
      * jobs waiting on an answer complete with SK_FLUSH_RETRY there. */
     sk_http_destroy(es->http);
     es->http = NULL;
     es_jobs_abort(es);
+    es_setup_stop(es);
     sk_info("%s: stopped: %llu requests (%llu failed), %llu documents indexed, %llu duplicates, "
             "%llu retried, %llu rejected, %llu dropped without _id, %llu aborted",
             ins->id, (unsigned long long)s->requests, (unsigned long long)s->request_failures,
@@ -870,7 +944,10 @@ static void es_destroy(struct sk_instance *ins)
     if (es == NULL) {
         return;
     }
+    es_auth_destroy(es); /* before the client its fetches use */
     sk_http_destroy(es->http);
+    es->http = NULL;
+    es_setup_destroy(es);
     es_pool_cleanup(&es->pool);
     for (size_t i = 0; i < sizeof(es->paths) / sizeof(es->paths[0]); i++) {
         es_path_free(&es->paths[i]);
@@ -895,6 +972,25 @@ const struct sk_plugin sk_plugin_out_elasticsearch = {
     .params = es_params,
     .conf_size = sizeof(struct es_conf),
     .desc = "Bulk-index events into Elasticsearch / OpenSearch (fluent-plugin-elasticsearch 5.x).",
+    .default_chunk_keys = "tag",
+    .init = es_init,
+    .start = es_start,
+    .stop = es_stop,
+    .destroy = es_destroy,
+    .flush = es_flush,
+};
+
+/* @type elasticsearch_data_stream: the same output writing `create`
+ * actions into a data stream it sets up first (es_setup.h). */
+const struct sk_plugin sk_plugin_out_elasticsearch_data_stream = {
+    .name = "elasticsearch_data_stream",
+    .kind = SK_PLUGIN_OUTPUT,
+    .api = SK_PLUGIN_API,
+    .flags = SK_PLUGIN_BUFFERED,
+    .params = es_params,
+    .conf_size = sizeof(struct es_conf),
+    .desc = "Write events into an Elasticsearch / OpenSearch data stream "
+            "(fluent-plugin-elasticsearch 5.x).",
     .default_chunk_keys = "tag",
     .init = es_init,
     .start = es_start,

@@ -103,6 +103,34 @@ struct es_conf {
     bool flatten_hashes;
     char *flatten_hashes_separator;
     struct sk_strv unrecoverable_error_types;
+    /* Index management: templates, ILM/ISM, rollover aliases, data
+     * streams (es_setup.h). */
+    char *template_name;
+    char *template_file;
+    bool template_overwrite;
+    struct sk_kvv customize_template;
+    struct sk_kvv templates;
+    int64_t max_retry_putting_template;
+    bool fail_on_putting_template_retry_exceed;
+    bool use_legacy_template; /* unset: chosen from the server (es_setup.c) */
+    bool rollover_index;
+    char *index_date_pattern;
+    char *index_separator;
+    char *deflector_alias;
+    char *index_prefix;
+    char *application_name;
+    bool enable_ilm;
+    char *ilm_policy_id;
+    struct sk_kvv ilm_policy;   /* validated here; es_setup.c reads the raw JSON */
+    struct sk_kvv ilm_policies;
+    bool ilm_policy_overwrite;
+    int lifecycle_api;          /* 0 auto, 1 ilm, 2 ism, 3 opendistro_ism */
+    char *data_stream_name;
+    char *data_stream_template_name;
+    char *data_stream_ilm_name;
+    char *data_stream_ilm_policy;
+    bool data_stream_ilm_policy_overwrite;
+    bool data_stream_template_use_index_patterns_wildcard;
     /* Accepted for compatibility, meaningless here (SK_PARAM_IGNORED). */
     char *ign_time_parse_error_tag;
     char *ign_http_backend;
@@ -141,6 +169,8 @@ enum es_version_state {
 };
 
 struct es_job;
+struct es_setup;
+struct es_auth;
 
 /* The instance's runtime state (ins->ctx). */
 struct es_ctx {
@@ -194,12 +224,20 @@ struct es_ctx {
     bool sniffing;
     size_t probes_in_flight;
 
+    /* Index management (es_setup.h): owned, NULL when there is none. */
+    struct es_setup *setup;
+    /* AWS SigV4 (es_auth.h): owned, NULL without an <endpoint> section. */
+    struct es_auth *auth;
+
     struct es_stats stats;
     struct sk_log_limit reject_log;
     struct sk_log_limit drop_log;
     struct sk_log_limit time_log;
     struct sk_log_limit fail_log;
 };
+
+/* es.c: the parameter table, shared with @type aws-elasticsearch-service. */
+extern const struct sk_param_def es_params[];
 
 /* es_flush.c */
 int es_flush(struct sk_flush *f);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "loop/loop.h"
+#include "out_elasticsearch/es_auth.h"
 #include "util/alloc.h"
 
 #define ES_CLUSTER_HEADERS 24
@@ -67,7 +68,10 @@ static int cluster_send(struct es_ctx *es, enum cluster_kind kind, struct es_hos
         r->http.method = method;
         r->http.url = r->url.data;
         r->http.headers = r->hdrs;
-        r->http.nheaders = es_build_headers(es, NULL, 0, r->hdrs, ES_CLUSTER_HEADERS);
+        rc = es_auth_sign(es, method, r->url.data, NULL, 0, r->hdrs,
+                          es_build_headers(es, NULL, 0, r->hdrs, ES_CLUSTER_HEADERS),
+                          ES_CLUSTER_HEADERS, NULL);
+        r->http.nheaders = rc >= 0 ? (size_t)rc : 0;
         r->http.user = host->user;
         r->http.password = host->password;
         r->http.proxy = es->conf->proxy;
@@ -75,7 +79,7 @@ static int cluster_send(struct es_ctx *es, enum cluster_kind kind, struct es_hos
         r->http.timeout_ms = es->conf->request_timeout_ms;
         r->http.connect_timeout_ms = es->conf->request_timeout_ms;
         r->http.max_response = ES_INFO_RESPONSE_MAX;
-        rc = sk_http_submit(es->http, &r->http, cb, r);
+        rc = rc >= 0 ? sk_http_submit(es->http, &r->http, cb, r) : rc;
     }
     if (rc < 0) {
         req_free(r);
@@ -164,6 +168,9 @@ static void on_version(const struct sk_http_response *res, void *arg)
 
     v = es_response_http(res->status, res->err, res->body.data, res->body.len, reason,
                          sizeof(reason));
+    if (res->status == 0 && res->err_text != NULL) {
+        snprintf(reason, sizeof(reason), "%s", res->err_text); /* curl's own words */
+    }
     if (es->stopping) {
         es->version_state = ES_VERSION_UNKNOWN;
         req_free(r);
@@ -172,6 +179,15 @@ static void on_version(const struct sk_http_response *res, void *arg)
     }
     if (v == ES_HTTP_HOST_DOWN) {
         es_pool_failed(&es->pool, r->host, sk_loop_update_now_ms(es->loop), reason);
+        if (es_pool_count(&es->pool, ES_HOST_ALIVE) > 0) {
+            /* Another host may answer (a node down while skiff starts):
+             * ask it now instead of failing the waiting chunks. Bounded:
+             * each failure takes one host out of ALIVE. */
+            req_free(r);
+            es->version_state = ES_VERSION_UNKNOWN;
+            es_version_detect(es);
+            return;
+        }
     } else {
         es_pool_succeeded(&es->pool, r->host, sk_loop_now_ms(es->loop));
     }
@@ -188,8 +204,22 @@ static void on_version(const struct sk_http_response *res, void *arg)
         return;
     }
     if (v == ES_HTTP_AUTH) {
+        (void)es_auth_expired(es, 0, res->status, res->body.data, res->body.len);
+    }
+    if (v == ES_HTTP_AUTH &&
+        (res->status == 401 || res->status == 407 ||
+         es_auth_refused(es, res->status, res->body.data, res->body.len))) {
+        /* Wrong credentials: bulk requests would be refused too, and a
+         * guessed version (_type "fluentd" on ES 7) would outlive the fix.
+         * Chunks wait; the next flush asks again. */
+        snprintf(why, sizeof(why), "GET / refused (HTTP %d: %s)", res->status, reason);
+        req_free(r);
+        version_failed(es, why);
+        return;
+    }
+    if (v == ES_HTTP_AUTH) {
         /* As the official clients do: a user allowed to write but not to
-         * read the cluster info is fine. */
+         * read the cluster info (403) is fine. */
         snprintf(why, sizeof(why), "GET / refused (HTTP %d: %s)", res->status, reason);
         es_version_assume_default(es, why);
         req_free(r);
@@ -215,7 +245,7 @@ void es_version_detect(struct es_ctx *es)
     h = es_pool_pick(&es->pool, sk_loop_update_now_ms(es->loop));
     rc = cluster_send(es, REQ_VERSION, h, "GET", "/", on_version);
     if (rc < 0) {
-        version_failed(es, sk_strerror(rc));
+        version_failed(es, rc == SK_EAGAIN ? "no AWS credentials yet" : sk_strerror(rc));
     }
 }
 
@@ -233,8 +263,8 @@ static void on_probe(const struct sk_http_response *res, void *arg)
 
         if (!ok) {
             snprintf(reason, sizeof(reason), "probe: %s",
-                     res->status == 0 ? sk_strerror(res->err != 0 ? res->err : SK_EIO)
-                                      : "HTTP error");
+                     res->err_text != NULL ? res->err_text
+                                           : sk_strerror(res->err != 0 ? res->err : SK_EIO));
             if (res->status != 0) {
                 snprintf(reason, sizeof(reason), "probe: HTTP %d", res->status);
             }
@@ -279,8 +309,9 @@ static void on_sniff(const struct sk_http_response *res, void *arg)
         sk_log_limited(&es->fail_log, SK_LOG_WARN,
                        "%s: sniffing %s/_nodes/http failed (%s); the pool stays as it is",
                        es->ins->id, r->host->label,
-                       res->status == 0 ? sk_strerror(res->err != 0 ? res->err : SK_EIO)
-                                        : "no usable answer");
+                       res->status != 0       ? "no usable answer"
+                       : res->err_text != NULL ? res->err_text
+                                               : sk_strerror(res->err != 0 ? res->err : SK_EIO));
         n = 0;
     } else if (n == 0 && !es->sniff_empty_logged) {
         es->sniff_empty_logged = true;
@@ -352,11 +383,11 @@ static bool no_proxy_covers(const char *host)
 static const char *env_proxy_for(const struct es_host *h)
 {
     static const char *const https_vars[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
-    /* curl ignores an upper-case HTTP_PROXY (CGI "httpoxy"). */
-    static const char *const http_vars[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    /* HTTP_PROXY too: sk_http uses it when http_proxy is unset. */
+    static const char *const http_vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
     bool https = strcmp(h->scheme, "https") == 0;
     const char *const *vars = https ? https_vars : http_vars;
-    size_t n = https ? 4 : 3;
+    size_t n = 4;
 
     for (size_t i = 0; i < n; i++) {
         const char *v = getenv(vars[i]);

@@ -20,10 +20,14 @@
 #include <zlib.h>
 
 #include "loop/loop.h"
+#include "out_elasticsearch/es_auth.h"
+#include "out_elasticsearch/es_setup.h"
 #include "util/alloc.h"
 
 #define ES_JOB_HEADERS 24
-#define ES_BULK_QUERY "/_bulk?filter_path=errors,items.*.status,items.*.error"
+/* filter_path applies to error answers too: without `error`/`status` a
+ * whole-request 400 (e.g. about _type) or 401 arrives as "{}". */
+#define ES_BULK_QUERY "/_bulk?filter_path=errors,items.*.status,items.*.error,error,status"
 #define ES_BULK_RESPONSE_MAX (128u << 20)
 #define ES_RETRY_AFTER_MAX_MS (300 * 1000)
 #define ES_BAD_REQUEST_STREAK_MAX 10
@@ -34,6 +38,7 @@ struct es_job {
     struct es_job *next;
     struct es_bulk_conf bconf;
     struct es_index index;
+    struct es_setup_names *names; /* es_setup.h: this chunk's names, or NULL */
     struct es_bulk bulk;
     struct sk_buf pipeline;
     struct es_bulk_req req;
@@ -52,6 +57,8 @@ struct es_job {
     bool corrupt;            /* the chunk holds bytes that are not events */
     bool garbage_only;       /* ... from its very first byte */
     bool told_retry;         /* item retries already logged for this chunk */
+    bool auth_retried;       /* this request was re-signed after "token expired" */
+    uint64_t auth_gen;       /* AWS credentials generation it was signed with */
     struct sk_timer *timer;
     struct es_item *items;
     size_t items_cap;
@@ -86,6 +93,7 @@ static void job_free(struct es_job *job)
     es_pool_put(&job->es->pool, job->host);
     es_bulk_cleanup(&job->bulk);
     es_index_cleanup(&job->index);
+    es_setup_names_free(job->names);
     sk_buf_cleanup(&job->pipeline);
     es_bulk_req_cleanup(&job->req);
     sk_buf_cleanup(&job->gz);
@@ -277,10 +285,10 @@ static int gzip_body(const struct sk_buf *in, struct sk_buf *out, int level)
  */
 static int sign_request(struct es_job *job, const char *method, const char *url, size_t n)
 {
-    (void)job;
-    (void)method;
-    (void)url;
-    return (int)n;
+    const struct sk_buf *body = job->es->gzip_level >= 0 ? &job->gz : &job->req.body;
+
+    return es_auth_sign(job->es, method, url, body->data, body->len, job->hdrs, n,
+                        ES_JOB_HEADERS, &job->auth_gen);
 }
 
 static void on_bulk(const struct sk_http_response *res, void *arg);
@@ -296,7 +304,8 @@ static void job_send(struct es_job *job)
 
     job->host = es_pool_pick(&es->pool, sk_loop_now_ms(es->loop));
     sk_buf_reset(&job->url);
-    rc = job->host != NULL ? sk_buf_printf(&job->url, "%s" ES_BULK_QUERY, job->host->base_url)
+    rc = job->host != NULL ? sk_buf_printf(&job->url, "%s" ES_BULK_QUERY "%s", job->host->base_url,
+                                           es_setup_bulk_params(es))
                            : SK_EINVAL;
     if (rc == 0 && es->gzip_level >= 0) {
         rc = gzip_body(&job->req.body, &job->gz, es->gzip_level);
@@ -324,8 +333,10 @@ static void job_send(struct es_job *job)
         rc = sk_http_submit(es->http, &job->http, on_bulk, job);
     }
     if (rc < 0) {
-        sk_log_limited(&es->fail_log, SK_LOG_ERROR, "%s: cannot send a bulk request: %s",
-                       es->ins->id, sk_strerror(rc));
+        if (rc != SK_EAGAIN) { /* EAGAIN: no AWS credentials yet, said by es_auth_sign */
+            sk_log_limited(&es->fail_log, SK_LOG_ERROR, "%s: cannot send a bulk request: %s",
+                           es->ins->id, sk_strerror(rc));
+        }
         es_pool_put(&es->pool, job->host);
         job->host = NULL;
         owe_request(job);
@@ -405,7 +416,16 @@ static void job_next(struct es_job *job)
         job_finish(job); /* every event handled */
         return;
     }
+    /* es_setup.h: the aliases / data stream this request writes to must
+     * exist first; while their set-up is pending the events wait. */
+    if (es_setup_prepare(es, job->names, &job->req) < 0) {
+        owe_request(job);
+        owe_rest(job);
+        job_finish(job);
+        return;
+    }
     job->hosts_tried = 0;
+    job->auth_retried = false;
     job_send(job);
 }
 
@@ -427,6 +447,9 @@ static void job_begin(struct es_job *job)
     }
     if (rc == 0) {
         rc = es_index_begin_chunk(&job->index, &tctx);
+    }
+    if (rc == 0) {
+        rc = es_setup_begin_chunk(es, &tctx, &job->names);
     }
     if (rc == 0) {
         rc = es_bulk_begin_chunk(&job->bulk, job_tag(job));
@@ -477,7 +500,8 @@ static bool handle_items(struct es_job *job, const struct sk_http_response *res,
 
     ensure_items(job, job->req.nactions);
     if (job->items_cap >= job->req.nactions) {
-        rc = es_response_bulk(res->body.data, res->body.len, job->bconf.op,
+        rc = es_response_bulk(res->body.data, res->body.len,
+                              es_setup_response_op(es, job->bconf.op),
                               &es->conf->unrecoverable_error_types, job->items, job->req.nactions,
                               &counts, err, sizeof(err));
     } else {
@@ -489,6 +513,9 @@ static bool handle_items(struct es_job *job, const struct sk_http_response *res,
                        es->ins->id, h->label, err);
         owe_request(job);
         return false;
+    }
+    for (size_t i = 0; i < job->req.nactions; i++) {
+        es_setup_item(es, &job->items[i]); /* es_setup.h: a 404 from require_alias: retry */
     }
     for (size_t i = 0; i < job->req.nactions; i++) {
         const struct es_action *a = &job->req.actions[i];
@@ -684,6 +711,12 @@ static void on_verdict(struct es_job *job, const struct sk_http_response *res,
         bad_request(job, res->status, reason, h);
         return;
     case ES_HTTP_AUTH:
+        if (!job->auth_retried &&
+            es_auth_expired(es, job->auth_gen, res->status, res->body.data, res->body.len)) {
+            job->auth_retried = true; /* once: re-signed with the new credentials */
+            job_send(job);
+            return;
+        }
         whole_failure(job, SK_LOG_ERROR, "Elasticsearch refused the credentials", res->status,
                       reason, h);
         return;
@@ -706,6 +739,11 @@ static void on_bulk(const struct sk_http_response *res, void *arg)
     job->host = NULL;
     v = es_response_http(res->status, res->err, res->body.data, res->body.len, reason,
                          sizeof(reason));
+    if (res->status == 0 && res->err_text != NULL) {
+        /* curl's words ("SSL certificate problem: ...", "Failed to connect
+         * ...") say more than "input/output error". */
+        snprintf(reason, sizeof(reason), "%s", res->err_text);
+    }
     if (es->stopping) {
         owe_request(job);
         owe_rest(job);
@@ -763,6 +801,8 @@ int es_flush(struct sk_flush *f)
 void es_jobs_version_ready(struct es_ctx *es, bool ok)
 {
     struct es_job *job = es->jobs;
+
+    es_setup_version_ready(es, ok); /* before the jobs: it decides require_alias */
 
     while (job != NULL) {
         struct es_job *next = job->next;

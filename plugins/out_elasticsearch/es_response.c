@@ -244,8 +244,50 @@ static void one_line(const char *s, size_t len, char *out, size_t size)
     out[o] = '\0';
 }
 
+/* An HTML error page (nginx, a proxy, a load balancer): its <title>, e.g.
+ * "502 Bad Gateway", rather than 300 bytes of markup. False if none. */
+static bool html_title(const char *body, size_t len, char *out, size_t size)
+{
+    const char *end = body + len;
+    const char *p = body;
+    const char *t = NULL;
+    const char *e;
+
+    while (p < end && isspace((unsigned char)*p)) {
+        p++;
+    }
+    if (p == end || *p != '<') {
+        return false;
+    }
+    for (; p + 7 <= end; p++) {
+        if (strncasecmp(p, "<title>", 7) == 0) {
+            t = p + 7;
+            break;
+        }
+    }
+    for (e = t; e != NULL && e + 8 <= end; e++) {
+        if (strncasecmp(e, "</title>", 8) == 0) {
+            break;
+        }
+    }
+    if (t == NULL || e == NULL || e + 8 > end) {
+        return false;
+    }
+    while (t < e && isspace((unsigned char)*t)) {
+        t++;
+    }
+    while (e > t && isspace((unsigned char)e[-1])) {
+        e--;
+    }
+    if (e == t) {
+        return false;
+    }
+    one_line(t, (size_t)(e - t), out, size);
+    return true;
+}
+
 /* The server's words: error.reason (+ root cause type), AWS Message,
- * a string "error", or the body itself. */
+ * a string "error", an HTML page's title, or the body itself. */
 static void body_reason(const char *body, size_t len, char *reason, size_t size)
 {
     struct sk_buf scratch;
@@ -271,7 +313,7 @@ static void body_reason(const char *body, size_t len, char *reason, size_t size)
     }
     msgpack_unpacked_destroy(&tree);
     sk_buf_cleanup(&scratch);
-    if (reason[0] == '\0') {
+    if (reason[0] == '\0' && !html_title(body, len, reason, size)) {
         one_line(body, len < 300 ? len : 300, reason, size);
     }
 }
@@ -301,6 +343,7 @@ enum es_http_verdict es_response_http(int status, int err, const char *body, siz
         return strstr(reason, "[_type]") != NULL ? ES_HTTP_TYPE_REJECTED : ES_HTTP_BAD_REQUEST;
     case 401:
     case 403:
+    case 407: /* the proxy wants (other) credentials */
         return ES_HTTP_AUTH;
     default:
         return ES_HTTP_RETRY;

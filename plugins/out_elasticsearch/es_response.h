@@ -14,7 +14,8 @@
  *                             this server takes no _type: stop sending it
  *   400 (other)               something in the body is bad: split until the
  *                             offending event is alone, then reject it
- *   401/403                   credentials: retry later, log loudly
+ *   401/403/407               credentials (407: the proxy's): retry later,
+ *                             log loudly
  *   429, 5xx, other           retry later (Retry-After honoured)
  *
  * Per item (status inside "items"; Fluentd's elasticsearch_error_handler
@@ -101,7 +102,7 @@ enum es_http_verdict {
     ES_HTTP_TOO_LARGE,     /* 413 */
     ES_HTTP_TYPE_REJECTED, /* 400 about _type */
     ES_HTTP_BAD_REQUEST,   /* other 400 */
-    ES_HTTP_AUTH,          /* 401 / 403 */
+    ES_HTTP_AUTH,          /* 401 / 403 / 407 */
     ES_HTTP_RETRY,         /* 429, other 5xx, other 4xx, 3xx */
 };
 

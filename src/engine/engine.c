@@ -102,7 +102,8 @@ static bool secret_name(const char *key)
 {
     static const char *const secrets[] = {"password", "shared_key", "secret_access_key",
                                           "api_key", "session_token", "client_key_pass",
-                                          "cloud_auth", "aws_sec_key", "token", NULL};
+                                          "cloud_auth", "aws_sec_key", "token", "access_key_id",
+                                          "aws_key_id", NULL};
 
     for (const char *const *s = secrets; *s != NULL; s++) {
         if (strstr(key, *s) != NULL) {

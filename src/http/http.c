@@ -9,7 +9,9 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "loop/loop.h"
 #include "util/alloc.h"
@@ -359,6 +361,24 @@ static int build_headers(struct sk_http_req *r, const struct sk_http_request *re
     return rc;
 }
 
+/*
+ * curl reads only the lower-case http_proxy for http:// URLs (a CGI
+ * "httpoxy" precaution). skiff is no CGI program, and td-agent (Ruby)
+ * honours HTTP_PROXY too, as systemd units and /etc/environment often spell
+ * it: use it when http_proxy is not set at all (an empty http_proxy still
+ * means none). curl still applies NO_PROXY to it.
+ */
+static const char *env_http_proxy(const char *url)
+{
+    const char *lower = getenv("http_proxy");
+    const char *upper = getenv("HTTP_PROXY");
+
+    if (strncasecmp(url, "http://", 7) != 0 || lower != NULL || upper == NULL || *upper == '\0') {
+        return NULL;
+    }
+    return upper;
+}
+
 static CURL *take_easy(struct sk_http *h)
 {
     if (h->nfree > 0) {
@@ -415,6 +435,11 @@ int sk_http_submit(struct sk_http *h, const struct sk_http_request *req, sk_http
     }
     if (req->proxy != NULL) {
         curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+        /* A configured proxy is used for every host (curl would otherwise
+         * let a NO_PROXY in the environment bypass it). */
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    } else if (env_http_proxy(req->url) != NULL) {
+        curl_easy_setopt(e, CURLOPT_PROXY, env_http_proxy(req->url));
     }
     setup_tls(e, req->tls);
     if (strcmp(req->method, "HEAD") == 0) {

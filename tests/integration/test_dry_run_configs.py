@@ -26,6 +26,12 @@ BROKEN_AS_WRITTEN = {
     "020-kk0kojirr-nginx-parse-forward.conf": "'tag' parameter is required",
     # A deployment template's placeholder left in: td-agent would read port 0.
     "023-s-take-nginx-ltsv-es.conf": "invalid value for parameter 'port': '__ES_PORT__'",
+    # A stray '%' at the end of time_key_format: no record time could be read.
+    "013-dailyhotel-kafka-to-es.conf": "time_key_format '%Y-%m-%dT%H:%M:%S.%N%' is not a supported format",
+    # Deployment templates' placeholders instead of the domain URL (sed'ed in
+    # later): fluent-plugin-aws-elasticsearch-service would fail on them too.
+    "002-greytip-docker-aws-es-v012.conf": "<endpoint> url 'ES_ENDPOINT' is not an http(s) URL",
+    "005-orkusinc-aws-es-label-copy.conf": "<endpoint> url 'AWS_ELASTICSEARCH_URL' is not an http(s) URL",
 }
 
 

@@ -318,11 +318,11 @@ static void test_unimplemented_features_warn(void **state)
     struct fx fx;
 
     (void)state;
-    assert_int_equal(init(&fx, "  template_name logstash\n  template_file /etc/t.json\n"
+    assert_int_equal(init(&fx, "  target_index_affinity true\n"
                                "  unrecoverable_error_types [\"out_of_memory_error\","
                                "\"es_rejected_execution_exception\"]\n"),
                      0);
-    assert_true(sk_diag_contains(&fx.d, "'template_name' (index templates / ILM / rollover)"));
+    assert_true(sk_diag_contains(&fx.d, "'target_index_affinity' is not implemented yet"));
     assert_true(sk_diag_contains(&fx.d, "go to @ERROR instead of being retried"));
     assert_int_equal(fx.d.errors, 0);
     fini(&fx);

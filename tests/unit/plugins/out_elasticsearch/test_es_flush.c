@@ -102,6 +102,17 @@ void sk_timer_start(struct sk_timer *t, int64_t after_ms, int64_t repeat_ms)
     t->due = fake_loop.now + after_ms;
 }
 
+/* es_auth.c links the AWS credential provider, which also stops timers. */
+void sk_timer_stop(struct sk_timer *t)
+{
+    t->active = false;
+}
+
+bool sk_timer_active(const struct sk_timer *t)
+{
+    return t->active;
+}
+
 void sk_timer_destroy(struct sk_timer *t)
 {
     if (t != NULL) {
@@ -397,7 +408,7 @@ static void test_version_then_bulk(void **state)
     assert_int_equal(nreqs(), 2);
     assert_string_equal(req(1)->method, "POST");
     assert_string_equal(req(1)->url,
-                        "http://localhost:9200/_bulk?filter_path=errors,items.*.status,items.*.error");
+                        "http://localhost:9200/_bulk?filter_path=errors,items.*.status,items.*.error,error,status");
     assert_string_equal(header(1, "Content-Type"), "application/json");
     assert_null(header(1, "Content-Encoding"));
     assert_string_equal(body(1), "{\"index\":{\"_index\":\"fluentd\"}}\n{\"a\":1}\n"
@@ -506,11 +517,11 @@ static void test_failover_to_next_host(void **state)
     add("{\"a\":1}");
     flush();
     assert_string_equal(req(0)->url,
-                        "http://127.0.0.1:9201/_bulk?filter_path=errors,items.*.status,items.*.error");
+                        "http://127.0.0.1:9201/_bulk?filter_path=errors,items.*.status,items.*.error,error,status");
     answer(0, 0, SK_EIO, NULL, NULL);
     assert_int_equal(nreqs(), 2);
     assert_string_equal(req(1)->url,
-                        "http://127.0.0.1:9202/_bulk?filter_path=errors,items.*.status,items.*.error");
+                        "http://127.0.0.1:9202/_bulk?filter_path=errors,items.*.status,items.*.error,error,status");
     assert_string_equal(body(1), "{\"index\":{\"_index\":\"fluentd\"}}\n{\"a\":1}\n");
     answer(1, 200, 0, items(ok, 1), NULL);
     assert_int_equal(done.r, SK_FLUSH_OK);

@@ -265,6 +265,12 @@ static const struct http_case http_cases[] = {
      "[SERVICE_UNAVAILABLE/2/no master];\"},\"status\":503}",
      ES_HTTP_HOST_DOWN, "cluster_block_exception: blocked by: [SERVICE_UNAVAILABLE/2/no master];"},
     {"504", 504, 0, "", ES_HTTP_HOST_DOWN, "HTTP 504"},
+    {"502 nginx page", 502, 0,
+     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+     "Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+     ES_HTTP_HOST_DOWN, "502 Bad Gateway"},
+    {"407 proxy", 407, 0, "<?xml version=\"1.0\"?><html><head><title>Proxy Authentication "
+     "Required</title></head><body>...</body></html>", ES_HTTP_AUTH, "Proxy Authentication Required"},
     {"413 empty body", 413, 0, "", ES_HTTP_TOO_LARGE, "HTTP 413"},
     {"413 amazon", 413, 0, "{\"Message\":\"Request size exceeded 10485760 bytes\"}",
      ES_HTTP_TOO_LARGE, "Request size exceeded 10485760 bytes"},
