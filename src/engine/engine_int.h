@@ -47,7 +47,8 @@ struct sk_engine {
     struct sk_label *labels;           /* owned; labels[0] is the root */
     size_t nlabels;
     struct sk_system_conf system;
-    struct sk_evbuf scratch[2];        /* filter output, alternating */
+    struct sk_evbuf scratch[2];        /* filter output, alternating (outermost routing) */
+    int route_depth;                   /* nested routing (@ERROR from a filter) */
     struct sk_timer *stop_timer;
     int64_t stop_deadline_ms;
     bool stopping;

@@ -9,6 +9,8 @@
 #include "json/json.h"
 #include "log/log.h"
 
+#define SK_ROUTE_SCRATCH_MAX (256u << 20)
+
 int sk_output_write(struct sk_instance *out, const char *tag, const struct sk_events *ev)
 {
     struct sk_core *core = out->core;
@@ -43,40 +45,62 @@ int sk_route_events(struct sk_engine *eng, struct sk_label *label, struct sk_ins
                     const char *tag, const struct sk_events *ev)
 {
     struct sk_events cur = *ev;
+    struct sk_evbuf nested[2];
+    struct sk_evbuf *scratch = eng->scratch;
     int which = 0;
+    int rc = 0;
+    bool matched = false;
 
-    for (size_t i = 0; i < label->nroutes; i++) {
+    /* A filter may route events again (sk_emit_error -> @ERROR label with
+     * its own filters) while the outer scratch buffers hold its input and
+     * output: nested routing gets buffers of its own. */
+    if (eng->route_depth > 0) {
+        sk_evbuf_init(&nested[0], SK_ROUTE_SCRATCH_MAX);
+        sk_evbuf_init(&nested[1], SK_ROUTE_SCRATCH_MAX);
+        scratch = nested;
+    }
+    eng->route_depth++;
+    for (size_t i = 0; i < label->nroutes && !matched; i++) {
         struct sk_route *r = &label->routes[i];
         struct sk_evbuf *out;
-        int rc;
 
         if (!sk_pattern_match(&r->pattern, tag)) {
             continue;
         }
         if (!r->is_filter) {
-            return sk_output_write(r->ins, tag, &cur);
+            rc = sk_output_write(r->ins, tag, &cur);
+            matched = true;
+            break;
         }
         /* Filters write into alternating scratch buffers. */
-        out = &eng->scratch[which];
+        out = &scratch[which];
         which ^= 1;
         sk_evbuf_reset(out);
         rc = r->ins->plugin->filter(r->ins, tag, &cur, out);
         if (rc < 0) {
             sk_log(SK_LOG_ERROR, "%s: filter failed: %s; events passed on unfiltered", r->ins->id,
                    sk_strerror(rc));
+            rc = 0;
             continue;
         }
         cur.data = out->buf.data;
         cur.len = out->buf.len;
         cur.count = out->count;
         if (cur.count == 0) {
-            return 0; /* all filtered out (grep): that is the filter's purpose */
+            matched = true; /* all filtered out (grep): that is the filter's purpose */
         }
     }
-    eng->unmatched_events += cur.count;
-    log_lost(&eng->unmatched_log, "no patterns matched", tag, &cur);
+    if (!matched) {
+        eng->unmatched_events += cur.count;
+        log_lost(&eng->unmatched_log, "no patterns matched", tag, &cur);
+    }
+    eng->route_depth--;
+    if (scratch == nested) {
+        sk_evbuf_cleanup(&nested[0]);
+        sk_evbuf_cleanup(&nested[1]);
+    }
     (void)from;
-    return 0;
+    return rc;
 }
 
 int sk_emit(struct sk_instance *in, const char *tag, const struct sk_events *ev)
