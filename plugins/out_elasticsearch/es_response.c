@@ -189,6 +189,46 @@ static void count(struct es_bulk_counts *c, enum es_item_outcome o)
     }
 }
 
+/*
+ * Fast path for the common answer: a top-level "errors":false before the
+ * items array means every item succeeded, so 10^4 items need not be parsed
+ * into a tree (it was a fifth of skiff's CPU). The item count is still
+ * checked, by counting the "status" keys.
+ */
+static bool all_succeeded(const char *body, size_t len, size_t nitems)
+{
+    size_t head = len < 256 ? len : 256;
+    const char *errors = memmem(body, head, "\"errors\"", 8);
+    const char *bracket = memchr(body, '[', head);
+    const char *p;
+    size_t n = 0;
+
+    size_t end = len;
+
+    if (errors == NULL || (bracket != NULL && bracket < errors)) {
+        return false;
+    }
+    /* A whole answer ends with "]}" (whitespace aside); a cut one goes the slow way. */
+    while (end > 0 && (body[end - 1] == ' ' || body[end - 1] == '\n' || body[end - 1] == '\r')) {
+        end--;
+    }
+    if (end < 2 || body[end - 1] != '}' || body[end - 2] != ']') {
+        return false;
+    }
+    p = errors + 8;
+    while (p < body + len && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+    }
+    if ((size_t)(body + len - p) < 5 || memcmp(p, "false", 5) != 0) {
+        return false;
+    }
+    while ((p = memmem(p, (size_t)(body + len - p), "\"status\"", 8)) != NULL) {
+        n++;
+        p += 8;
+    }
+    return n == nitems;
+}
+
 int es_response_bulk(const char *body, size_t len, enum es_write_op op,
                      const struct sk_strv *unrecoverable, struct es_item *items, size_t nitems,
                      struct es_bulk_counts *counts, char *err, size_t err_size)
@@ -200,6 +240,16 @@ int es_response_bulk(const char *body, size_t len, enum es_write_op op,
     int rc;
 
     memset(counts, 0, sizeof(*counts));
+    if (all_succeeded(body, len, nitems)) {
+        for (size_t i = 0; i < nitems; i++) {
+            items[i].outcome = ES_ITEM_OK;
+            items[i].status = 0;
+            items[i].type[0] = '\0';
+            items[i].reason[0] = '\0';
+        }
+        counts->ok = nitems;
+        return 0;
+    }
     sk_buf_init(&scratch, ES_RESPONSE_SCRATCH_MAX);
     msgpack_unpacked_init(&tree);
     rc = sk_json_parse(body, len, &scratch, &tree);
