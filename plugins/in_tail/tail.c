@@ -5,6 +5,8 @@
  */
 #include <glob.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "in_tail/tail.h"
 #include "loop/loop.h"
@@ -34,7 +36,7 @@ static const struct sk_param_def tail_params[] = {
     {.name = "max_line_size", .type = SK_PARAM_SIZE, .def = "1m", .min = "1k", .max = "256m",
      .offset = OFF(max_line_size), .desc = "Longer lines go to the error stream."},
     {.name = "path_key", .type = SK_PARAM_STRING, .offset = OFF(path_key),
-     .flags = SK_PARAM_NOT_YET, .desc = "Record key for the file path."},
+     .desc = "Record key for the file path."},
     {.name = "emit_unmatched_lines", .type = SK_PARAM_BOOL, .def = "false",
      .offset = OFF(emit_unmatched_lines),
      .desc = "Route unparsable lines as {\"unmatched_line\": ...} with the normal tag."},
@@ -48,7 +50,7 @@ static const struct sk_param_def tail_params[] = {
      .offset = OFF(skip_refresh_on_startup), .flags = SK_PARAM_IGNORED,
      .desc = "Accepted for compatibility."},
     {.name = "limit_recently_modified", .type = SK_PARAM_TIME, .def = "0",
-     .offset = OFF(limit_recently_modified_ms), .flags = SK_PARAM_NOT_YET,
+     .offset = OFF(limit_recently_modified_ms),
      .desc = "Only follow files modified this recently."},
     {.name = "ignore_repeated_permission_error", .type = SK_PARAM_BOOL, .def = "false",
      .offset = OFF(ignore_repeated_permission_error), .flags = SK_PARAM_IGNORED,
@@ -183,13 +185,34 @@ static void on_path_change(struct sk_fswatch *w, void *arg)
  * appeared after start: their first lines are new lines). */
 static void refresh(struct tail *t, bool at_start)
 {
+    time_t now = time(NULL);
+    struct tm tm;
+
+    localtime_r(&now, &tm);
     for (size_t i = 0; i < t->conf->path.n; i++) {
+        const char *pattern = t->conf->path.v[i];
+        char expanded[4096];
         glob_t g;
 
-        if (glob(t->conf->path.v[i], 0, NULL, &g) != 0) {
+        /* strftime placeholders (/var/log/app.%Y%m%d.log), as Fluentd expands them;
+         * the format is the user's path, on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        if (strchr(pattern, '%') != NULL &&
+            strftime(expanded, sizeof(expanded), pattern, &tm) > 0) {
+            pattern = expanded;
+        }
+#pragma GCC diagnostic pop
+        if (glob(pattern, 0, NULL, &g) != 0) {
             continue;
         }
         for (size_t j = 0; j < g.gl_pathc; j++) {
+            struct stat st;
+
+            if (t->conf->limit_recently_modified_ms > 0 && stat(g.gl_pathv[j], &st) == 0 &&
+                (int64_t)(now - st.st_mtime) * 1000 > t->conf->limit_recently_modified_ms) {
+                continue; /* not modified recently: not followed */
+            }
             tail_open_path(t, g.gl_pathv[j], !at_start);
         }
         globfree(&g);

@@ -145,13 +145,23 @@ static int pack_unmatched(struct sk_evbuf *eb, const char *line, size_t len)
 static int handle_line(struct tail_file *f, const char *line, size_t len)
 {
     struct tail *t = f->t;
+    size_t mark;
     int rc;
 
     if (len > 0 && line[len - 1] == '\r') {
         len--; /* chomp: "\r\n" as well as "\n" */
     }
     t->lines++;
+    mark = t->events.buf.len;
     rc = sk_parser_parse(t->parser, line, len, &t->events);
+    if (rc == 0 && t->conf->path_key != NULL) {
+        rc = sk_evbuf_add_field(&t->events, mark, t->conf->path_key,
+                                strlen(t->conf->path_key), f->path, strlen(f->path));
+        if (rc < 0) {
+            sk_evbuf_rollback(&t->events, mark);
+            t->events.count--;
+        }
+    }
     if (rc == SK_EPARSE) {
         t->unmatched++;
         sk_log_limited(&t->unmatched_log, SK_LOG_WARN, "%s: pattern not matched: \"%.*s\"",

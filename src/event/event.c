@@ -308,3 +308,51 @@ int sk_event_peek_time(const char *p, size_t len, struct sk_time *t)
     msgpack_unpacked_destroy(&up);
     return rc;
 }
+
+int sk_evbuf_add_field(struct sk_evbuf *eb, size_t mark, const char *key, size_t klen,
+                       const char *val, size_t vlen)
+{
+    size_t tlen;
+    size_t at;
+    unsigned char *h;
+    uint32_t n;
+    int rc;
+
+    if (eb->buf.len <= mark + 1) {
+        return SK_EINVAL;
+    }
+    tlen = sk_mp_skip(eb->buf.data + mark + 1, eb->buf.len - mark - 1);
+    at = mark + 1 + tlen; /* the map header */
+    if (tlen == 0 || at >= eb->buf.len) {
+        return SK_EPARSE;
+    }
+    h = (unsigned char *)eb->buf.data + at;
+    if ((*h & 0xf0) == 0x80 && (*h & 0x0f) < 15) {
+        *h = (unsigned char)(*h + 1);
+    } else if ((*h & 0xf0) == 0x80) {
+        /* fixmap(15) -> map16(16): two more header bytes. */
+        rc = sk_buf_reserve(&eb->buf, 2);
+        if (rc < 0) {
+            return rc;
+        }
+        h = (unsigned char *)eb->buf.data + at;
+        memmove(h + 3, h + 1, eb->buf.len - at - 1);
+        eb->buf.len += 2;
+        h[0] = 0xde;
+        h[1] = 0;
+        h[2] = 16;
+    } else if (*h == 0xde) {
+        n = (uint32_t)h[1] << 8 | h[2];
+        if (n == 0xffff) {
+            return SK_ETOOBIG;
+        }
+        n++;
+        h[1] = (unsigned char)(n >> 8);
+        h[2] = (unsigned char)n;
+    } else if (*h == 0xdf) {
+        put_be32(h + 1, get_be32(h + 1) + 1);
+    } else {
+        return SK_EPARSE;
+    }
+    return sk_pack_kv_str(&eb->pk, key, klen, val, vlen);
+}

@@ -59,6 +59,14 @@ void sk_evbuf_rollback(struct sk_evbuf *eb, size_t mark);
 int sk_evbuf_map_open(struct sk_evbuf *eb, size_t *offset) SK_WUR;
 void sk_evbuf_map_close(struct sk_evbuf *eb, size_t offset, uint32_t count);
 
+/*
+ * Adds key = value (strings) to the record of the event that starts at
+ * `mark` and ends the buffer (one just appended by a parser), fixing the
+ * map's count; the header grows in place when it must. 0 or SK_E*.
+ */
+int sk_evbuf_add_field(struct sk_evbuf *eb, size_t mark, const char *key, size_t klen,
+                       const char *val, size_t vlen) SK_WUR;
+
 /* Packs a str key and a str value (both with explicit lengths). */
 int sk_pack_kv_str(msgpack_packer *pk, const char *k, size_t klen, const char *v, size_t vlen) SK_WUR;
 int sk_pack_str(msgpack_packer *pk, const char *s, size_t len) SK_WUR;

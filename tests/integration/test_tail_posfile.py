@@ -73,5 +73,51 @@ class TdAgentPosFile(unittest.TestCase):
             self.assertEqual(entries[p], ["%016x" % os.path.getsize(p), "%016x" % os.stat(p).st_ino])
 
 
+class TailOptions(unittest.TestCase):
+    """path_key, strftime placeholders in path, limit_recently_modified."""
+
+    def test_path_key_strftime_and_recent_files(self):
+        import time
+        tmp = TempDir()
+        try:
+            today = time.strftime("%Y%m%d")
+            dated = tmp.join("app.%s.log" % today)
+            old = tmp.join("old.log")
+            for p, name in ((dated, "d"), (old, "o")):
+                with open(p, "w") as f:
+                    f.write(LINE % (name, 0))
+            os.utime(old, (time.time() - 7200, time.time() - 7200))
+            conf = """
+<source>
+  @type tail
+  path {d}/app.%Y%m%d.log,{d}/old.log
+  pos_file {d}/p.pos
+  read_from_head true
+  path_key source_path
+  limit_recently_modified 1h
+  tag app
+  <parse>
+    @type nginx
+  </parse>
+</source>
+<match app>
+  @type stdout
+</match>
+""".format(d=tmp.path)
+            s = Skiff(tmp.path, conf).start()
+            try:
+                seen = wait_for(lambda: paths_seen(s, "source_path"), what="an event")
+                with open(dated, "a") as f:
+                    f.write(LINE % ("d", 1))
+                wait_for(lambda: paths_seen(s, "source_path")[dated] == 2, what="second line")
+            finally:
+                s.stop()
+            seen = paths_seen(s, "source_path")
+            self.assertEqual(dict(seen), {dated: 2})  # old.log is older than 1h: not followed
+            self.assertEqual(sorted(paths_seen(s)), ["/d/0", "/d/1"])
+        finally:
+            tmp.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,7 @@
 /* Event batches: the Fluentd chunk format, built and walked. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "event/event.h"
@@ -99,6 +100,39 @@ static void test_map_placeholder(void **state)
     sk_evbuf_cleanup(&eb);
 }
 
+static void test_add_field_grows_header(void **state)
+{
+    /* 14 -> 15 stays a fixmap, 15 -> 16 becomes a map16, then 17. */
+    struct sk_evbuf eb;
+    struct sk_event_iter it;
+    struct sk_time t;
+    const msgpack_object *rec;
+
+    (void)state;
+    sk_evbuf_init(&eb, 1 << 20);
+    assert_int_equal(sk_evbuf_begin(&eb, (struct sk_time){7, 0}), 0);
+    assert_int_equal(msgpack_pack_map(&eb.pk, 14), 0);
+    for (int i = 0; i < 14; i++) {
+        char k[8];
+
+        snprintf(k, sizeof(k), "k%02d", i);
+        assert_int_equal(sk_pack_kv_str(&eb.pk, k, 3, "v", 1), 0);
+    }
+    sk_evbuf_commit(&eb);
+    assert_int_equal(sk_evbuf_add_field(&eb, 0, "p1", 2, "/a", 2), 0);
+    assert_int_equal(sk_evbuf_add_field(&eb, 0, "p2", 2, "/b", 2), 0);
+    assert_int_equal(sk_evbuf_add_field(&eb, 0, "p3", 2, "/c", 2), 0);
+    sk_event_iter_init(&it, eb.buf.data, eb.buf.len);
+    assert_int_equal(sk_event_iter_next(&it, &t, &rec), 1);
+    assert_int_equal(t.sec, 7);
+    assert_int_equal(rec->via.map.size, 17);
+    assert_non_null(sk_map_get(rec, "k13", 3));
+    assert_non_null(sk_map_get(rec, "p3", 2));
+    assert_int_equal(sk_event_iter_next(&it, &t, &rec), 0);
+    sk_event_iter_cleanup(&it);
+    sk_evbuf_cleanup(&eb);
+}
+
 static void test_buf_limit(void **state)
 {
     struct sk_buf b;
@@ -121,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_bytes_match_fluentd_chunk_format),
         cmocka_unit_test(test_iterate_skip_and_peek),
         cmocka_unit_test(test_map_placeholder),
+        cmocka_unit_test(test_add_field_grows_header),
         cmocka_unit_test(test_buf_limit),
     };
 
