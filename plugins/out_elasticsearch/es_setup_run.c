@@ -13,6 +13,7 @@
 
 #include "json/json.h"
 #include "loop/loop.h"
+#include "out_elasticsearch/es_auth.h"
 #include "util/alloc.h"
 
 #define ES_SETUP_HEADERS 24
@@ -24,6 +25,7 @@ struct es_setup_req {
     struct es_target *t; /* NULL once the target forgot the request */
     struct es_ctx *es;
     struct es_host *host; /* a pool reference */
+    uint64_t auth_gen;    /* AWS credentials it was signed with */
     struct sk_buf url;
     struct sk_buf body;
     struct sk_http_header hdrs[ES_SETUP_HEADERS];
@@ -302,7 +304,12 @@ static void send_step(struct es_target *t)
         r->http.method = method;
         r->http.url = r->url.data;
         r->http.headers = r->hdrs;
-        r->http.nheaders = es_setup_headers(es, r->body.len > 0, r->hdrs, ES_SETUP_HEADERS);
+        /* Room is left for Host and the SigV4 headers (es_auth.h). */
+        rc = es_auth_sign(es, method, r->url.data, r->body.len > 0 ? r->body.data : NULL,
+                          r->body.len, r->hdrs,
+                          es_setup_headers(es, r->body.len > 0, r->hdrs, ES_SETUP_HEADERS - 6),
+                          ES_SETUP_HEADERS, &r->auth_gen);
+        r->http.nheaders = rc >= 0 ? (size_t)rc : 0;
         r->http.body = r->body.len > 0 ? r->body.data : NULL;
         r->http.body_len = r->body.len;
         r->http.user = r->host->user;
@@ -312,6 +319,8 @@ static void send_step(struct es_target *t)
         r->http.timeout_ms = es->conf->request_timeout_ms;
         r->http.connect_timeout_ms = es->conf->request_timeout_ms;
         r->http.max_response = ES_SETUP_RESPONSE_MAX;
+    }
+    if (rc >= 0) {
         t->req = r;
         rc = sk_http_submit(es->http, &r->http, on_answer, r);
         if (rc < 0) {
@@ -596,6 +605,8 @@ static void on_answer(const struct sk_http_response *res, void *arg)
     } else {
         es_pool_succeeded(&es->pool, r->host, sk_loop_now_ms(es->loop));
     }
+    /* An expired AWS token: new credentials are fetched for the retry. */
+    (void)es_auth_expired(es, r->auth_gen, res->status, res->body.data, res->body.len);
     req_free(r);
     was = t->step;
     if (v != ES_HTTP_HOST_DOWN && advance(t, res)) {

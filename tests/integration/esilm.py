@@ -66,7 +66,8 @@ class IlmCase(unittest.TestCase):
         self.es = EsDouble(flavor=self.flavor, refresh_interval_ms=-1, seed=3,
                            **self.double_args).start()
         self.c = Client(self.es.port, timeout=60)
-        self.clock(now=self.now)
+        if self.now is not None:
+            self.clock(now=self.now)
         self.skiffs = []
         self.next_n = 0
 

@@ -175,6 +175,28 @@ class EsIlm(IlmCase):
         got = self.ok("GET", "/_ilm/policy/nginx-hot-warm-cold")["nginx-hot-warm-cold"]
         self.assertEqual(got["policy"], shipped["policy"])
 
+    def test_template_file_gets_the_lifecycle_settings(self):
+        tfile = self.tmp.join("nginx.json")
+        with open(tfile, "w") as f:
+            json.dump({"index_patterns": ["whatever-*"], "order": 2,
+                       "settings": {"number_of_replicas": 0,
+                                    "index.lifecycle.name": "not-this-one"},
+                       "mappings": {"properties": {"n": {"type": "long"}}}}, f)
+        self.skiff("index_name nginx\nenable_ilm true\nilm_policy_id nginx-policy\n"
+                   "template_name ignored-with-ilm\ntemplate_file " + tfile)
+        self.write(3)
+        self.wait_docs("nginx", 3)
+        # A legacy file goes to _template; with ILM it is named after the alias.
+        self.assertIn(("PUT", "/_template/nginx", 200), self.calls())
+        self.assertEqual(self.bodies("^/_template/"), [{
+            "mappings": {"properties": {"n": {"type": "long"}}},
+            "index_patterns": ["nginx-*"], "order": 3,
+            "settings": {"number_of_replicas": 0, "index.lifecycle.name": "nginx-policy",
+                         "index.lifecycle.rollover_alias": "nginx"}}])
+        ix = self.ok("GET", "/" + FIRST)[FIRST]
+        self.assertEqual(ix["settings"]["index"]["number_of_replicas"], "0")
+        self.assertEqual(ix["mappings"]["properties"]["n"]["type"], "long")
+
 
 class EsRolloverOnly(IlmCase):
     def test_rollover_index_with_deflector_alias_and_legacy_template_file(self):

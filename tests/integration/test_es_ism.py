@@ -153,5 +153,25 @@ class OpenDistro(IlmCase):
         self.assertEqual(self.c.counts(), {FIRST: 4})
 
 
+class SignedOpenDistro(IlmCase):
+    """Behind SigV4 every set-up request is signed like the bulk ones."""
+    flavor = "es7"
+    double_args = {"aws": True, "sigv4": {"access_key": "AKIDSKIFFILMTEST0001",
+                                          "secret": "skiff/ilm/secret", "region": "eu-west-1",
+                                          "service": "es"}}
+    now = None  # SigV4 allows 5 minutes of clock skew: the double keeps real time
+
+    def test_signed_setup(self):
+        self.skiff(CONF + "\nlifecycle_api opendistro_ism\n<endpoint>\n"
+                   "  url http://127.0.0.1:%d\n  region eu-west-1\n"
+                   "  access_key_id AKIDSKIFFILMTEST0001\n  secret_access_key skiff/ilm/secret\n"
+                   "</endpoint>" % self.es.port)
+        self.write(3)
+        self.wait_docs("nginx", 3)
+        self.assertEqual([c[2] for c in self.calls()], [404, 201, 404, 200, 404, 200])
+        (index, n), = self.c.counts().items()
+        self.assertEqual((index[:14], index[-7:], n), ("nginx-default-", "-000001", 3))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,7 @@
 
 #include "json/json.h"
 #include "out_elasticsearch/es_ilm.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 
 static const char *const nginx[] = {"nginx-*"};
@@ -259,6 +260,32 @@ static void test_out_of_room(void **state)
     sk_buf_cleanup(&out);
 }
 
+/* Every allocation failure is a clean SK_ENOMEM (ASan checks for leaks). */
+static void test_allocation_failures(void **state)
+{
+    size_t len;
+    char *ilm = sk_test_read_file(sk_test_data("../../conf/ilm/hot-warm-cold.ilm.json"), &len);
+    int rc = SK_ENOMEM;
+
+    (void)state;
+    assert_non_null(ilm);
+    for (long n = 1; rc == SK_ENOMEM && n < 10000; n++) {
+        struct sk_buf out;
+        char err[128];
+
+        sk_buf_init(&out, 1 << 20);
+        sk_alloc_fail_after(n, 0);
+        rc = es_policy_body(ilm, len, ES_LIFECYCLE_ISM, nginx, 1, &out, err, sizeof(err));
+        sk_alloc_fail_after(0, 0);
+        sk_buf_cleanup(&out);
+        if (rc != 0 && rc != SK_ENOMEM) {
+            fail_msg("allocation %ld: rc %d (%s)", n, rc, err);
+        }
+    }
+    assert_int_equal(rc, 0);
+    free(ilm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_form),
         cmocka_unit_test(test_shipped_policies_agree),
         cmocka_unit_test(test_out_of_room),
+        cmocka_unit_test(test_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include "out_elasticsearch/es_setup_int.h"
 #include "param/param.h"
 #include "plugin/plugin.h"
+#include "util/alloc.h"
 
 extern const struct sk_plugin sk_plugin_out_elasticsearch;
 extern const struct sk_plugin sk_plugin_out_elasticsearch_data_stream;
@@ -312,6 +313,42 @@ static void test_policy_sources(void **state)
     fini(&fx);
 }
 
+/* The names of a chunk under every allocation failure: SK_ENOMEM, no leak. */
+static void test_allocation_failures(void **state)
+{
+    struct es_tmpl_ctx tctx = {.tag = "web", .timekey = -1};
+    struct fx fx;
+    int rc = SK_ENOMEM;
+
+    (void)state;
+    assert_int_equal(init(&fx, "  enable_ilm true\n  logstash_format true\n"
+                               "  logstash_prefix l-${tag}\n  ilm_policy_id p-${tag}\n"
+                               "  customize_template {\"a\":\"${tag}\"}\n"
+                               "  template_name t\n  template_file /dev/null\n"),
+                     0);
+    for (long n = 1; rc == SK_ENOMEM && n < 10000; n++) {
+        struct es_setup_names *names = NULL;
+        struct es_target t;
+
+        memset(&t, 0, sizeof(t));
+        sk_alloc_fail_after(n, 0);
+        rc = es_setup_begin_chunk(ctx(&fx), &tctx, &names);
+        if (rc == 0) {
+            rc = es_setup_alias_names(ctx(&fx)->setup, names, "l-web-2024.05.01", &t);
+        }
+        sk_alloc_fail_after(0, 0);
+        if (rc != 0 && rc != SK_ENOMEM) {
+            fail_msg("allocation %ld: rc %d", n, rc);
+        }
+        free(t.bootstrap);
+        free(t.pattern);
+        free(t.ism_patterns[0]);
+        es_setup_names_free(names);
+    }
+    assert_int_equal(rc, 0);
+    fini(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_data_stream_names_and_create),
         cmocka_unit_test(test_require_alias_items),
         cmocka_unit_test(test_policy_sources),
+        cmocka_unit_test(test_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

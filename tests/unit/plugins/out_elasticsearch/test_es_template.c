@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "out_elasticsearch/es_template.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 
 static const struct es_template_setting ilm[] = {
@@ -150,13 +151,39 @@ static void test_customize(void **state)
     sk_buf_cleanup(&out);
 }
 
+/* Every allocation failure is a clean SK_ENOMEM (ASan checks for leaks). */
+static void test_allocation_failures(void **state)
+{
+    struct sk_kv kv[] = {{(char *)"x-*", (char *)"Y-*"}};
+    struct sk_kvv pairs = {kv, 1};
+    int rc = SK_ENOMEM;
+
+    (void)state;
+    for (long n = 1; rc == SK_ENOMEM && n < 10000; n++) {
+        struct sk_buf out;
+        char err[128];
+
+        sk_buf_init(&out, 1 << 16);
+        sk_alloc_fail_after(n, 0);
+        rc = es_template_body(&cases[2].spec, &out, err, sizeof(err));
+        if (rc == 0) {
+            rc = es_template_customize(LEGACY_FILE, sizeof(LEGACY_FILE) - 1, &pairs, &out);
+        }
+        sk_alloc_fail_after(0, 0);
+        sk_buf_cleanup(&out);
+        if (rc != 0 && rc != SK_ENOMEM) {
+            fail_msg("allocation %ld: rc %d (%s)", n, rc, err);
+        }
+    }
+    assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_table),
-        cmocka_unit_test(test_not_an_object),
-        cmocka_unit_test(test_shape_table),
-        cmocka_unit_test(test_customize),
+        cmocka_unit_test(test_body_table),          cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_shape_table),         cmocka_unit_test(test_customize),
+        cmocka_unit_test(test_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
