@@ -14,13 +14,15 @@
  *   (?: "(?<referer>(?:[^\"]|\\")*)" "(?<agent>(?:[^\"]|\\")*)")?$
  *
  * apache2_scan answers ordinary lines without a regex engine: when the
- * line has no '\n' after its start and no backslash from the request on,
- * `(?:[^"]|\\")` is just [^"], and for a request "METHOD PATH... TOKEN"
+ * line has no '\n' and no backslash-quote pair from the request on,
+ * `(?:[^"]|\\")` is just [^"]; then for a request "METHOD PATH... TOKEN"
  * whose only blanks are spaces, followed by `" CODE SIZE` and an optional
  * `"REF" "AGENT"` to the end, the first match a backtracking engine finds
- * is the obvious split (see apache2_scan.c for why). Anything else is
- * APACHE2_UNSURE and goes to PCRE2 with the expression itself, which
- * answers as Onigmo does (test_apache2_diff.c checks both on every byte).
+ * is the obvious split, and a line none of whose possible closing quotes
+ * is followed by a valid tail cannot match at all (see apache2_scan.c for
+ * why). Anything else is APACHE2_UNSURE and goes to PCRE2 with the
+ * expression itself, which answers as Onigmo does (test_apache2_diff.c
+ * checks both on every byte).
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -12,8 +12,8 @@
  *   (?<size>[^ ]*)(?: "(?<referer>[^"]*)" "(?<agent>[^"]*)")?$
  *
  * and the depth-first search goes: method as long as possible (to the
- * first blank M, which must come before the first quote q1: otherwise
- * UNSURE), ` +` to the last of its spaces (ps), then the lazy path one
+ * first blank M, which must come before the first quote q1, else see
+ * no_close()), ` +` to the last of its spaces (ps), then the lazy path one
  * byte at a time. At each length the token ` +\S*` is tried, then the
  * closing quote. Between ps and q1 there are only spaces and non-blank
  * non-quote bytes, so:
@@ -26,7 +26,9 @@
  * That first closing candidate is then followed by the tail, which is
  * forced too: code to the next space, size to the next space or the end,
  * then either the end or ` "REF" "AGENT"` exactly to the end. If the tail
- * fails here the engine would go on backtracking: UNSURE.
+ * fails there the engine goes on backtracking; no_close() then tells
+ * whether any other closing quote could lead to a match (UNSURE: PCRE2
+ * decides which) or none can (NOMATCH).
  */
 #include "parser_apache2/apache2_int.h"
 
@@ -189,8 +191,10 @@ enum apache2_verdict apache2_scan(const char *s, size_t len, struct apache2_matc
     if (d == NONE || d + 2 >= len || s[d + 1] != ' ' || s[d + 2] != '"') {
         return APACHE2_NOMATCH;
     }
-    if (memmem(s + d + 3, len - d - 3, "\\\"", 2) != NULL) {
-        return APACHE2_UNSURE; /* the \\" alternatives are in play */
+    for (size_t k = find(s, len, d + 3, '\\'); k != NONE; k = find(s, len, k + 1, '\\')) {
+        if (k + 1 < len && s[k + 1] == '"') {
+            return APACHE2_UNSURE; /* the \\" alternatives are in play */
+        }
     }
     v = request(s, len, d + 3, m);
     if (v != APACHE2_MATCH) {

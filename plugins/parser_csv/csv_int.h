@@ -45,11 +45,12 @@ void csv_row_cleanup(struct csv_row *r);
 /* Reads line per CSV.parse_line. Returns 0, SK_EPARSE (malformed or
  * empty: no row), SK_ENOMEM, SK_ETOOBIG. */
 int csv_read_normal(struct csv_row *r, const char *line, size_t len, const char *sep,
-                    size_t slen);
+                    size_t slen) SK_WUR;
 
 /* Reads line per Fluentd's parse_fast_internal. Returns 0, SK_ENOMEM,
  * SK_ETOOBIG. */
-int csv_read_fast(struct csv_row *r, const char *line, size_t len, const char *sep, size_t slen);
+int csv_read_fast(struct csv_row *r, const char *line, size_t len, const char *sep,
+                  size_t slen) SK_WUR;
 
 /* The bytes of value v (NULL for nil). */
 const char *csv_value_ptr(const struct csv_row *r, const char *line, const struct csv_value *v);

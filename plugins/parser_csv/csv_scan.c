@@ -96,7 +96,13 @@ static void detect_row_sep(struct csv_in *in)
 
 static bool at_end(const struct csv_in *in, size_t pos)
 {
-    return pos >= in->len || at(in->s, in->len, pos, in->rs, in->rslen);
+    return pos >= in->len ||
+           (in->s[pos] == in->rs[0] && at(in->s, in->len, pos, in->rs, in->rslen));
+}
+
+static bool at_sep(const struct csv_in *in, size_t pos)
+{
+    return pos < in->len && in->s[pos] == in->sep[0] && at(in->s, in->len, pos, in->sep, in->slen);
 }
 
 /* A quoted value from pos (the opening quote); *pos ends after the
@@ -145,7 +151,7 @@ static int read_bare(struct csv_row *r, const struct csv_in *in, size_t *pos)
     size_t p = *pos;
     int rc;
 
-    while (p < in->len && !at(in->s, in->len, p, in->sep, in->slen) && !at_end(in, p)) {
+    while (p < in->len && !at_sep(in, p) && !at_end(in, p)) {
         char c = in->s[p];
 
         if (c == QUOTE || c == '\r' || c == '\n') {
@@ -174,7 +180,7 @@ int csv_read_normal(struct csv_row *r, const char *line, size_t len, const char 
         return 0; /* an empty first row: [] */
     }
     while (rc == 0) {
-        if (at(line, len, pos, sep, slen)) {
+        if (at_sep(&in, pos)) {
             rc = add(r, true, false, 0, 0);
             pos += slen;
             continue;
@@ -190,7 +196,7 @@ int csv_read_normal(struct csv_row *r, const char *line, size_t len, const char 
         if (rc < 0 || at_end(&in, pos)) {
             return rc;
         }
-        if (!at(line, len, pos, sep, slen)) {
+        if (!at_sep(&in, pos)) {
             return SK_EPARSE; /* Any value after quoted field isn't allowed */
         }
         pos += slen;

@@ -92,12 +92,12 @@ struct syslog_ctx {
 /* syslog_scan.c: the four readers. Each fills r and returns 0, or
  * SK_EPARSE where Fluentd yields nil or raises; SK_ENOMEM. */
 int syslog_rfc3164_regexp(struct syslog_ctx *ctx, const char *s, size_t len,
-                          struct syslog_record *r);
+                          struct syslog_record *r) SK_WUR;
 int syslog_rfc5424_regexp(struct syslog_ctx *ctx, const char *s, size_t len,
-                          struct syslog_record *r);
+                          struct syslog_record *r) SK_WUR;
 int syslog_rfc3164_string(struct syslog_ctx *ctx, const char *s, size_t len,
-                          struct syslog_record *r);
+                          struct syslog_record *r) SK_WUR;
 int syslog_rfc5424_string(struct syslog_ctx *ctx, const char *s, size_t len,
-                          struct syslog_record *r);
+                          struct syslog_record *r) SK_WUR;
 
 #endif

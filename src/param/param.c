@@ -2,12 +2,10 @@
 #include "param/param.h"
 
 #include <inttypes.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "regex/rregex.h"
+#include "parser/ruby_regex.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
@@ -31,36 +29,20 @@ static const void *cfield(const void *conf, const struct sk_param_def *def)
     return (const char *)conf + def->offset;
 }
 
-/* Fluentd writes regexps as /.../ ; the stored value is the bare pattern. */
+/* Fluentd writes regexps as /.../flags: the text is kept as written (the
+ * plugin compiles it with sk_ruby_regex_compile and SK_RUBY_RE_SLASHES) and
+ * checked here so a bad one is a configuration error with file and line. */
 static int parse_regexp(const char *text, char **out)
 {
-    size_t len = strlen(text);
-    int errcode;
-    PCRE2_SIZE erroff;
-    pcre2_code *re;
+    struct sk_ruby_regex re;
+    char err[256];
+    const char *warning = NULL;
 
-    if (len >= 2 && text[0] == '/' && strrchr(text, '/') > text) {
-        len = (size_t)(strrchr(text, '/') - text) - 1;
-        text++;
+    if (sk_ruby_regex_compile(&re, text, SK_RUBY_RE_SLASHES, err, sizeof(err), &warning) < 0) {
+        return SK_EPARSE;
     }
-    {
-        /* Validate as PCRE2 will see it: Ruby-only group names renamed. */
-        struct sk_buf pcre;
-        struct sk_rregex_names names = {0};
-
-        sk_buf_init(&pcre, len * 2 + 64);
-        re = NULL;
-        if (sk_rregex_translate(text, len, &pcre, &names) == 0 && pcre.data != NULL) {
-            re = pcre2_compile((PCRE2_SPTR)pcre.data, pcre.len, 0, &errcode, &erroff, NULL);
-        }
-        sk_rregex_names_free(&names);
-        sk_buf_cleanup(&pcre);
-        if (re == NULL) {
-            return SK_EPARSE;
-        }
-        pcre2_code_free(re);
-    }
-    *out = sk_strndup(text, len);
+    sk_ruby_regex_cleanup(&re);
+    *out = sk_strdup(text);
     return *out == NULL ? SK_ENOMEM : 0;
 }
 

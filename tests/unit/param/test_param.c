@@ -115,7 +115,7 @@ static void test_values(void **state)
     assert_int_equal(fx.out.chunk, 2048);
     assert_int_equal(fx.out.flush_ms, 1500);
     assert_int_equal(fx.out.mode, 1);
-    assert_string_equal(fx.out.pattern, "^GET (.*)$");
+    assert_string_equal(fx.out.pattern, "/^GET (.*)$/");
     assert_int_equal(fx.out.hosts.n, 2);
     assert_string_equal(fx.out.hosts.v[1], "http://b:9200");
     assert_int_equal(fx.out.headers.n, 2);

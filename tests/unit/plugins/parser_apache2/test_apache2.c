@@ -178,6 +178,46 @@ static void test_numbers(void **state)
     ph_close(&h);
 }
 
+/* The record bytes are what msgpack-c writes for the same values. */
+static void test_bytes_as_msgpack_c(void **state)
+{
+    static const char *const lines[] = {
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" 200 127",
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" 200 128",
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" -5 65535",
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" -129 65536",
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" -40000 4294967296",
+        "1.2.3.4 - - [30/Aug/2015:12:36:00 +0000] \"GET / HTTP/1.1\" -3000000000 99999999999999999999",
+    };
+    struct ph h;
+
+    (void)state;
+    open_apache2(&h, "keep_time_key true");
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        size_t off = h.eb.buf.len;
+        size_t tlen;
+        size_t rlen;
+        msgpack_unpacked u;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        assert_int_equal(ph_parse_n(&h, lines[i], strlen(lines[i])), 0);
+        tlen = sk_mp_skip(h.eb.buf.data + off + 1, h.eb.buf.len - off - 1);
+        rlen = h.eb.buf.len - off - 1 - tlen;
+        msgpack_unpacked_init(&u);
+        assert_int_equal(msgpack_unpack_next(&u, h.eb.buf.data + off + 1 + tlen, rlen, NULL),
+                         MSGPACK_UNPACK_SUCCESS);
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        assert_int_equal(msgpack_pack_object(&pk, u.data), 0);
+        assert_int_equal(sb.size, rlen);
+        assert_memory_equal(sb.data, h.eb.buf.data + off + 1 + tlen, rlen);
+        msgpack_sbuffer_destroy(&sb);
+        msgpack_unpacked_destroy(&u);
+    }
+    ph_close(&h);
+}
+
 static void test_real_file(void **state)
 {
     size_t len;
@@ -212,7 +252,7 @@ static void test_buffer_full(void **state)
     (void)state;
     open_apache2(&h, "");
     sk_evbuf_cleanup(&h.eb);
-    sk_evbuf_init(&h.eb, 150);
+    sk_evbuf_init(&h.eb, 260);
     ph_expect(&h, cases[3].line, cases[3].record, cases[3].sec, 0);
     {
         size_t blen = h.eb.buf.len;
@@ -254,7 +294,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ruby_cases),     cmocka_unit_test(test_refused),
         cmocka_unit_test(test_keep_time_key),  cmocka_unit_test(test_ignored_params),
-        cmocka_unit_test(test_numbers),        cmocka_unit_test(test_real_file),
+        cmocka_unit_test(test_numbers),        cmocka_unit_test(test_bytes_as_msgpack_c),
+        cmocka_unit_test(test_real_file),
         cmocka_unit_test(test_buffer_full),    cmocka_unit_test(test_alloc_failures),
     };
 
