@@ -10,6 +10,7 @@
 
 #include "in_tail/tail.h"
 #include "loop/loop.h"
+#include "parser/parser_multiline.h"
 
 #define OFF(f) offsetof(struct tail_conf, f)
 #define TAIL_POLL_MS 1000
@@ -63,7 +64,7 @@ static const struct sk_param_def tail_params[] = {
     {.name = "from_encoding", .type = SK_PARAM_STRING, .offset = OFF(from_encoding),
      .flags = SK_PARAM_NOT_YET, .desc = "Encoding of the file."},
     {.name = "multiline_flush_interval", .type = SK_PARAM_TIME, .def = "0",
-     .offset = OFF(multiline_flush_interval_ms), .flags = SK_PARAM_NOT_YET,
+     .offset = OFF(multiline_flush_interval_ms),
      .desc = "Flush a pending multiline event after this idle time."},
     {.name = "pos_file_compaction_interval", .type = SK_PARAM_TIME, .def = "0",
      .offset = OFF(pos_file_compaction_interval_ms), .flags = SK_PARAM_NOT_YET,
@@ -219,6 +220,15 @@ static void refresh(struct tail *t, bool at_start)
     }
 }
 
+/* Multiline: the gathered block becomes an event now (idle, closing). */
+static void flush_block_now(struct tail_file *f)
+{
+    if (tail_file_flush_block(f) == 0) {
+        /* Emitted through the normal path: a read of zero new bytes flushes it. */
+        (void)tail_file_read(f);
+    }
+}
+
 /* Rotated files: read to the end, then close once rotate_wait passed. */
 static void reap_rotated(struct tail *t)
 {
@@ -232,6 +242,7 @@ static void reap_rotated(struct tail *t)
             (void)tail_file_read(f);
         }
         if (f->rotated && now >= f->rotated_deadline_ms && !t->blocked) {
+            flush_block_now(f);
             if (f->pending.len > 0) {
                 sk_log(SK_LOG_WARN, "%s: %s ended without a newline; last %zu bytes kept as a line",
                        t->ins->id, f->path, f->pending.len);
@@ -265,6 +276,11 @@ static void on_poll(struct sk_timer *timer, void *arg)
         tail_file_check(f);
         any_rotated = any_rotated || f->rotated;
         (void)tail_file_read(f);
+        if (f->block.len > 0 && t->conf->multiline_flush_interval_ms > 0 &&
+            sk_loop_now_ms(sk_engine_loop(t->ins->engine)) - f->block_ms >=
+                t->conf->multiline_flush_interval_ms) {
+            flush_block_now(f);
+        }
     }
     reap_rotated(t);
     if (any_rotated) {
@@ -288,7 +304,12 @@ static int tail_init(struct sk_instance *ins, struct sk_diag *d)
     sk_evbuf_init(&t->events, 64u << 20);
     sk_evbuf_init(&t->errors, 64u << 20);
     t->parser = sk_parser_create(ins, NULL, d);
-    return t->parser != NULL ? 0 : SK_ECONFIG;
+    if (t->parser == NULL) {
+        return SK_ECONFIG;
+    }
+    t->multiline = sk_parser_is_multiline(t->parser);
+    t->firstline = sk_parser_multiline_has_firstline(t->parser);
+    return 0;
 }
 
 static int tail_start(struct sk_instance *ins)
@@ -335,6 +356,11 @@ static void tail_stop(struct sk_instance *ins)
     while (t->files != NULL) {
         struct tail_file *f = t->files;
 
+        if (f->block.len > 0) {
+            sk_log(SK_LOG_WARN, "%s: %s: got incomplete line at shutdown; emitting it",
+                   t->ins->id, f->path);
+            flush_block_now(f);
+        }
         t->files = f->next;
         tail_file_close(f);
     }

@@ -50,6 +50,8 @@ struct tail_file {
     bool skipping;               /* inside an over-long line: drop to the next LF */
     bool rotated;                /* path now names another file */
     bool no_pos;                 /* not recorded in pos_file (rotated files, copies) */
+    struct sk_buf block;         /* multiline: raw lines of the event being gathered */
+    int64_t block_ms;            /* loop time of the block's last line */
     unsigned char head[256];     /* the file's first bytes: its fingerprint */
     size_t head_len;
     int64_t rotated_deadline_ms;
@@ -77,6 +79,8 @@ struct tail {
     struct sk_timer *refresh_timer;
     struct sk_timer *poll_timer; /* watch timer and retries after a full buffer */
     bool blocked;                /* the last emit was refused: retry later */
+    bool multiline;              /* the parser takes blocks of lines */
+    bool firstline;              /* ... started by format_firstline */
     uint64_t lines;
     uint64_t unmatched;
     struct sk_log_limit unmatched_log;
@@ -91,6 +95,9 @@ int tail_file_read(struct tail_file *f);
  * not read before it was cut short. NULL when `path` is not that copy. */
 struct tail_file *tail_file_open_copy(struct tail *t, const char *path,
                                       const struct tail_file *orig);
+
+/* Multiline: parses the pending block now (flush interval, file closing). */
+int tail_file_flush_block(struct tail_file *f) SK_WUR;
 
 /* Notices truncation, and rotation (the path now names another file or
  * nothing): then the file is marked rotated and read for rotate_wait more. */

@@ -9,6 +9,7 @@
 
 #include "in_tail/tail.h"
 #include "loop/loop.h"
+#include "parser/parser_multiline.h"
 
 #define TAIL_READ_SIZE (256u * 1024)
 #define TAIL_BATCH_BYTES (1u << 20)
@@ -72,6 +73,7 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
     f->path = sk_strdup(path);
     f->tag = expand_tag(conf->tag, path);
     sk_buf_init(&f->pending, conf->max_line_size + TAIL_READ_SIZE);
+    sk_buf_init(&f->block, conf->max_line_size);
     if (f->path == NULL || f->tag == NULL) {
         goto fail;
     }
@@ -117,6 +119,7 @@ void tail_file_close(struct tail_file *f)
         close(f->fd);
     }
     sk_buf_cleanup(&f->pending);
+    sk_buf_cleanup(&f->block);
     sk_free(f->path);
     sk_free(f->tag);
     sk_free(f);
@@ -202,6 +205,72 @@ static int flush_batch(struct tail_file *f, uint64_t consumed_to)
     return 0;
 }
 
+/* Multiline: parses the gathered block (one final terminator removed). */
+static int parse_block(struct tail_file *f)
+{
+    size_t len = f->block.len;
+    int rc;
+
+    if (len == 0) {
+        return 0;
+    }
+    if (f->block.data[len - 1] == '\n') {
+        len--;
+    }
+    if (len > 0 && f->block.data[len - 1] == '\r') {
+        len--;
+    }
+    rc = handle_line(f, f->block.data, len);
+    sk_buf_reset(&f->block);
+    return rc;
+}
+
+/* One raw line (terminator included) for a multiline parser. */
+static int handle_multiline(struct tail_file *f, const char *raw, size_t len)
+{
+    struct tail *t = f->t;
+    int rc = 0;
+
+    f->block_ms = sk_loop_now_ms(sk_engine_loop(t->ins->engine));
+    if (t->firstline) {
+        if (sk_parser_multiline_firstline(t->parser, raw, len)) {
+            rc = parse_block(f);
+        } else if (f->block.len == 0) {
+            sk_log_limited(&t->unmatched_log, SK_LOG_WARN,
+                           "%s: got incomplete line before first line from %s: \"%.*s\"",
+                           t->ins->id, f->path, (int)(len > 512 ? 512 : len), raw);
+            t->unmatched++;
+            return pack_unmatched(t->conf->emit_unmatched_lines ? &t->events : &t->errors, raw,
+                                  len > 0 && raw[len - 1] == '\n' ? len - 1 : len);
+        }
+        if (rc < 0 && rc != SK_EPARSE) {
+            return rc;
+        }
+        return sk_buf_append(&f->block, raw, len) < 0 ? SK_ETOOBIG : rc;
+    }
+    /* Without format_firstline: the first block that parses is an event. */
+    if (sk_buf_append(&f->block, raw, len) < 0) {
+        return parse_block(f);
+    }
+    {
+        size_t mark = t->events.buf.len;
+        size_t blen = f->block.len - 1;
+
+        rc = sk_parser_parse(t->parser, f->block.data, blen, &t->events);
+        if (rc == 0) {
+            t->lines++;
+            sk_buf_reset(&f->block);
+        }
+        (void)mark;
+    }
+    return rc == SK_EPARSE ? 0 : rc;
+}
+
+int tail_file_flush_block(struct tail_file *f)
+{
+    return parse_block(f);
+}
+
 /* Splits pending bytes into lines; returns the bytes consumed. */
 static int split_lines(struct tail_file *f, size_t *consumed)
 {
@@ -217,6 +286,8 @@ static int split_lines(struct tail_file *f, size_t *consumed)
         }
         if (f->skipping) {
             f->skipping = false; /* the tail of an over-long line */
+        } else if (f->t->multiline) {
+            rc = handle_multiline(f, p, (size_t)(nl - p) + 1);
         } else {
             rc = handle_line(f, p, (size_t)(nl - p));
         }
@@ -268,14 +339,15 @@ int tail_file_read(struct tail_file *f)
             break;
         }
         if (t->events.buf.len + t->errors.buf.len >= TAIL_BATCH_BYTES) {
-            rc = flush_batch(f, f->read_off - f->pending.len);
+            rc = flush_batch(f, f->read_off - f->pending.len - f->block.len);
             if (rc < 0) {
                 break;
             }
         }
     }
     if (rc == 0 || rc == SK_EPARSE) {
-        rc = flush_batch(f, f->read_off - f->pending.len);
+        /* A gathered multiline block is not acknowledged until it is an event. */
+        rc = flush_batch(f, f->read_off - f->pending.len - f->block.len);
     }
     capture_head(f);
     if (rc == SK_EFULL) {
@@ -283,6 +355,7 @@ int tail_file_read(struct tail_file *f)
         sk_evbuf_reset(&t->events);
         sk_evbuf_reset(&t->errors);
         sk_buf_reset(&f->pending);
+        sk_buf_reset(&f->block);
         f->read_off = f->acked;
         f->skipping = false;
         if (lseek(f->fd, (off_t)f->acked, SEEK_SET) < 0) {
@@ -309,6 +382,7 @@ struct tail_file *tail_file_open_copy(struct tail *t, const char *path,
     f->no_pos = true;
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     sk_buf_init(&f->pending, t->conf->max_line_size + TAIL_READ_SIZE);
+    sk_buf_init(&f->block, t->conf->max_line_size);
     if (f->path == NULL || f->tag == NULL || f->fd < 0 || fstat(f->fd, &st) < 0 ||
         (uint64_t)st.st_size < orig->acked || orig->head_len == 0 ||
         pread(f->fd, head, orig->head_len, 0) != (ssize_t)orig->head_len ||
