@@ -127,10 +127,20 @@ void sk_buffer_set_secondary(struct sk_buffer *b, struct sk_instance *secondary)
     b->secondary = secondary;
 }
 
+static bool flush_at_shutdown(const struct sk_buffer *b)
+{
+    return b->conf->flush_at_shutdown == SK_TRUE ||
+           (b->conf->flush_at_shutdown == SK_AUTO && b->conf->type == SK_BUFFER_MEMORY);
+}
+
 static void dispatch(struct sk_buffer *b)
 {
     int64_t now = sk_loop_update_now_ms(b->loop);
     struct chunk *c = b->queue.head;
+
+    if (b->shutting_down && !flush_at_shutdown(b)) {
+        return; /* stopping: only the flushes in flight finish; the rest stays on disk */
+    }
 
     while (c != NULL && b->inflight < (size_t)b->conf->flush_thread_count) {
         struct chunk *next = c->next;
@@ -633,11 +643,8 @@ void sk_buffer_flush_now(struct sk_buffer *b)
 
 void sk_buffer_begin_shutdown(struct sk_buffer *b)
 {
-    bool flush = b->conf->flush_at_shutdown == SK_TRUE ||
-                 (b->conf->flush_at_shutdown == SK_AUTO && b->conf->type == SK_BUFFER_MEMORY);
-
     b->shutting_down = true;
-    if (flush) {
+    if (flush_at_shutdown(b)) {
         sk_buffer_flush_now(b);
     }
 }
@@ -648,6 +655,9 @@ bool sk_buffer_settled(const struct sk_buffer *b)
 
     if (b->inflight > 0) {
         return false;
+    }
+    if (b->shutting_down && !flush_at_shutdown(b)) {
+        return true; /* what is queued waits on disk for the next start */
     }
     for (const struct chunk *c = b->queue.head; c != NULL; c = c->next) {
         if (c->next_try_ms <= now || c->attempts == 0) {

@@ -143,10 +143,14 @@ class DailyIndices(unittest.TestCase):
             self.assertNotIn("time", src)
             self.assertEqual(set(src), {"remote", "host", "user", "method", "path", "code", "size",
                                         "referer", "agent", "@timestamp"})
-        # Every bulk request was answered 200 and had no item errors.
+        # Every bulk request was answered 200 and had no item errors (the
+        # double logs a request just after storing its documents: wait).
+        wait_for(lambda: sum(r["bulk"]["items"] for r in self.es.requests(r"_bulk")
+                             if r.get("bulk")) >= n, timeout=30, what="the request log")
         bulks = self.es.requests(r"_bulk")
         self.assertTrue(bulks)
-        self.assertTrue(all(r["status"] == 200 for r in bulks), bulks[:3])
+        self.assertTrue(all(r["status"] == 200 and not r["bulk"]["errors"] for r in bulks),
+                        bulks[:3])
 
     def test_three_days_utc(self):
         self.run_skiff("UTC")

@@ -67,9 +67,18 @@ def delivered(es):
     return seen
 
 
+def quiet(es):
+    """True once no connection of the double is inside a request: every
+    request that stored documents has been written to its request log too
+    (documents are stored before the log entry)."""
+    return all(not getattr(h, "busy", False) for h in list(es._conns.values()))
+
+
 def wait_all(es, n, timeout=60):
-    return wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
+    seen = wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
                     timeout=timeout, what="%d documents" % n)
+    wait_for(lambda: quiet(es), timeout=timeout, what="the double's request log")
+    return seen
 
 
 def action_lines(es, seq):
@@ -153,7 +162,14 @@ class Dialect(unittest.TestCase):
         self.assertEqual(set(seen.values()), {1})
         for r in [r for r in self.es.requests(r"_bulk$")][:3]:
             self.assertEqual(action_lines(self.es, r["seq"])[0]["index"].get("_type"), "_doc")
-        self.assertTrue(self.es.requests(r"^/_nodes/http$"))
+        wait_for(lambda: self.es.requests(r"^/_nodes/http$"), timeout=30, what="a sniff")
+        wait_for(lambda: "lists no HTTP addresses" in s.log(), timeout=30, what="sniff result")
+        total = 300
+        while len(self.es.requests(r"^/_nodes/http$")) < 3:  # more sniffs: said once
+            write_lines(self.log, total, 50)
+            total += 50
+            wait_all(self.es, total)
+            self.assertLess(total, 3000, "no more sniffs")
         self.assertEqual(s.log().count("lists no HTTP addresses"), 1)
 
     def test_type_es8_without_version_check(self):

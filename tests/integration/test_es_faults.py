@@ -83,9 +83,18 @@ def delivered(es):
     return seen
 
 
+def quiet(es):
+    """True once no connection of the double is inside a request: every
+    request that stored documents has been written to its request log too
+    (documents are stored before the log entry)."""
+    return all(not getattr(h, "busy", False) for h in list(es._conns.values()))
+
+
 def wait_count(es, n, timeout=60):
-    return wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
+    seen = wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
                     timeout=timeout, what="%d documents" % n)
+    wait_for(lambda: quiet(es), timeout=timeout, what="the double's request log")
+    return seen
 
 
 def error_events(skiff):
@@ -215,18 +224,49 @@ class Faults(unittest.TestCase):
         self.assertIn("Request size exceeded 12000 bytes", s.log())
         self.assertEqual(error_events(s), [])
 
-    def test_413_single_document_too_large_goes_to_error(self):
-        s = self.start(chunk="256k", faults={"path": "_bulk", "max_body_bytes": 20000})
+    def test_413_documents_too_large_go_to_error(self):
+        """Documents that alone exceed the server's limit go to @ERROR (a run
+        of 15 of them too: they do not stall the chunk); all others arrive."""
+        s = self.start(chunk="1m", faults={"path": "_bulk", "max_body_bytes": 20000})
         write_lines(self.log, 0, 300)
         write_lines(self.log, 300, 1, agent="x" * 30000)
         write_lines(self.log, 301, 300)
-        seen = wait_count(self.es, 600)
-        wait_for(lambda: error_events(s), timeout=30, what="the big document on @ERROR")
+        write_lines(self.log, 601, 15, agent="y" * 25000)
+        write_lines(self.log, 616, 100)
+        big = ["/d/300"] + ["/d/%d" % i for i in range(601, 616)]
+        seen = wait_count(self.es, 716 - len(big))
+        wait_for(lambda: len(error_events(s)) >= len(big), timeout=30,
+                 what="the big documents on @ERROR")
         self.assertEqual(set(seen.values()), {1})
-        self.assertNotIn("/d/300", seen)
+        self.assertEqual(sorted(seen), sorted("/d/%d" % i for i in range(716)
+                                              if "/d/%d" % i not in big))
         errs = error_events(s)
-        self.assertEqual([rec["path"] for _, rec in errs], ["/d/300"])
+        self.assertEqual(sorted(rec["path"] for _, rec in errs), sorted(big))
         self.assertEqual(len(errs[0][1]["agent"]), 30000)
+        self.assertIn("document too large for the server", s.log())
+        self.assertNotIn("every bulk request is refused", s.log())
+
+    def test_empty_id_values_do_not_block_the_chunk(self):
+        """id_key whose value is "" (Elasticsearch refuses `"_id":""` for the
+        whole request): such records are indexed with a generated id, the
+        others with theirs; nothing is stuck."""
+        s = self.start(extra="  id_key user")
+        empty = set(range(100, 130)) | {5, 200}
+        with open(self.log, "a") as f:
+            for i in range(300):
+                f.write('10.0.0.1 - %s [01/May/2024:12:00:00 +0000] "GET /d/%d HTTP/1.1" 200 1 '
+                        '"-" "t"\n' % ("" if i in empty else "u%d" % i, i))
+        seen = wait_count(self.es, 300)
+        self.assertEqual(set(seen.values()), {1})
+        ids = {d["_source"]["path"]: d["_id"] for d in self.es.docs("es-log-*")}
+        for i in range(300):
+            if i in empty:
+                self.assertEqual(len(ids["/d/%d" % i]), 20)  # generated
+            else:
+                self.assertEqual(ids["/d/%d" % i], "u%d" % i)
+        self.assertEqual([r["status"] for r in self.es.requests(r"_bulk$") if r["status"] != 200],
+                         [])
+        self.assertEqual(error_events(s), [])
 
     # --- Retry-After ---------------------------------------------------------------------
 

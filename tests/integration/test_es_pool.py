@@ -126,7 +126,8 @@ class Pool(unittest.TestCase):
             self.wait_total(total)
             self.assertLess(time.monotonic(), deadline, "the node never came back")
         self.assert_once(total)
-        self.assertIn("connection http://127.0.0.1:%d is alive again" % hung.port, s.log())
+        wait_for(lambda: "connection http://127.0.0.1:%d is alive again" % hung.port in s.log(),
+                 timeout=30, what="the node declared alive again")
 
     def test_sniffing_adds_and_removes_nodes(self):
         """One seed; `_nodes/http` lists three nodes: the two new ones are

@@ -69,9 +69,18 @@ def delivered(es):
     return seen
 
 
+def quiet(es):
+    """True once no connection of the double is inside a request: every
+    request that stored documents has been written to its request log too
+    (documents are stored before the log entry)."""
+    return all(not getattr(h, "busy", False) for h in list(es._conns.values()))
+
+
 def wait_count(es, n, timeout=60):
-    return wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
+    seen = wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
                     timeout=timeout, what="%d documents" % n)
+    wait_for(lambda: quiet(es), timeout=timeout, what="the double's request log")
+    return seen
 
 
 def chunk_files(d):

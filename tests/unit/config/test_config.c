@@ -258,7 +258,7 @@ static void test_hostname(void **state)
     const char *text =
         "a \"#{Socket.gethostname}\"\nb \"#{hostname}\"\nc \"h-#{Socket.gethostname}\"\n";
     char host[256] = "";
-    char want[600];
+    char want[1024]; /* three host names of up to 255 bytes and the quoting */
     struct sk_diag d;
     struct sk_conf *conf;
 

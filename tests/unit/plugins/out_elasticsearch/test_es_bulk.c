@@ -200,6 +200,17 @@ static const struct spec specs[] = {
      .records = {"{\"id\":123}", "{\"id\":null}"},
      .want = "{\"index\":{\"_index\":\"fluentd\",\"_id\":123}}\n{\"id\":123}\n"
              "{\"index\":{\"_index\":\"fluentd\"}}\n{\"id\":null}\n"},
+    {.name = "empty string id means none (ES refuses \"_id\":\"\" for the whole request)",
+     .id_key = "id",
+     .records = {"{\"id\":\"\"}", "{\"id\":\"x\"}"},
+     .want = "{\"index\":{\"_index\":\"fluentd\"}}\n{\"id\":\"\"}\n"
+             "{\"index\":{\"_index\":\"fluentd\",\"_id\":\"x\"}}\n{\"id\":\"x\"}\n"},
+    {.name = "create with an empty id: as missing",
+     .op = ES_OP_CREATE,
+     .id_key = "_hash",
+     .records = {"{\"_hash\":\"\",\"m\":2}"},
+     .want = "",
+     .notes = "drop:missing _id;"},
     {.name = "parent and routing",
      .parent_key = "p",
      .routing_key = "r",
