@@ -538,6 +538,15 @@ static int decide_index(struct es_bulk *b, const struct es_mp_event *ev, struct 
     return 0;
 }
 
+static bool is_empty_str(const char *v, size_t vlen)
+{
+    struct es_mp_cur cur;
+    struct es_mp_val val;
+
+    es_mp_cur_init(&cur, v, vlen);
+    return es_mp_read(&cur, &val) == 0 && val.type == ES_MP_STR && val.len == 0;
+}
+
 /* Appends ,"<name>":<value of path> when the record has a truthy value. */
 static int write_meta(struct sk_buf *out, const char *name, const struct es_path *path,
                       const struct es_mp_event *ev, bool *found)
@@ -546,6 +555,11 @@ static int write_meta(struct sk_buf *out, const char *name, const struct es_path
     size_t vlen;
     int rc = lookup(path, ev, &v, &vlen);
 
+    if (rc == 1 && strcmp(name, "_id") == 0 && is_empty_str(v, vlen)) {
+        /* "_id":"" makes Elasticsearch refuse the whole request ("if _id
+         * is specified it must not be empty"): no id, as if absent. */
+        rc = 0;
+    }
     *found = rc == 1;
     if (rc <= 0) {
         return rc;

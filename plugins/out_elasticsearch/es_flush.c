@@ -694,7 +694,19 @@ static void on_verdict(struct es_job *job, const struct sk_http_response *res,
             resplit(job, job->req.body.len / 2);
             return;
         }
-        bad_request(job, res->status, reason, h);
+        /* This one document is too large whatever we do: it is the data,
+         * not the server (no bad_request streak, so a run of big documents
+         * cannot stall the chunk). */
+        {
+            char why[ES_REASON_MAX + 64];
+
+            snprintf(why, sizeof(why), "document too large for the server (%zu bytes; %s)",
+                     job->req.body.len, reason);
+            reject_event(job, job->f->events.data + job->req.actions[0].ev_off,
+                         job->req.actions[0].ev_len, why);
+        }
+        job->req.nactions = 0;
+        job_next(job);
         return;
     case ES_HTTP_TYPE_REJECTED:
         if (job->bconf.type_name != NULL) {
