@@ -18,6 +18,8 @@ import re
 import sys
 import unittest
 
+from eshelp import delivered, quiet  # noqa: F401
+from eshelp import wait_all as wait_count
 from harness import SRC, Skiff, TempDir, wait_for
 
 sys.path.insert(0, os.path.join(SRC, "tests", "esdouble"))
@@ -73,28 +75,6 @@ def write_lines(path, start, n, path_of=None, agent="t"):
         for i in range(start, start + n):
             p = path_of(i) if path_of else "/d/%d" % i
             f.write(LINE % (i // 250 % 250, i % 250, (i // 60) % 60, i % 60, p, i, agent))
-
-
-def delivered(es):
-    seen = {}
-    for d in es.docs("es-log-*"):
-        p = d["_source"]["path"]
-        seen[p] = seen.get(p, 0) + 1
-    return seen
-
-
-def quiet(es):
-    """True once no connection of the double is inside a request: every
-    request that stored documents has been written to its request log too
-    (documents are stored before the log entry)."""
-    return all(not getattr(h, "busy", False) for h in list(es._conns.values()))
-
-
-def wait_count(es, n, timeout=60):
-    seen = wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
-                    timeout=timeout, what="%d documents" % n)
-    wait_for(lambda: quiet(es), timeout=timeout, what="the double's request log")
-    return seen
 
 
 def error_events(skiff):

@@ -12,13 +12,14 @@ import re
 import sys
 import unittest
 
+from eshelp import LINE, chunk_files, delivered, quiet, write_lines  # noqa: F401
+from eshelp import wait_all as wait_count
 from harness import SRC, Skiff, TempDir, wait_for
 
 sys.path.insert(0, os.path.join(SRC, "tests", "esdouble"))
 from esdouble import EsDouble  # noqa: E402
 from esd.testing import certs  # noqa: E402
 
-LINE = '10.0.%d.%d - - [01/May/2024:12:%02d:%02d +0000] "GET /d/%d HTTP/1.1" 200 %d "-" "t"\n'
 
 CONFIG = """
 <source>
@@ -53,39 +54,6 @@ CONFIG = """
   </buffer>
 </match>
 """
-
-
-def write_lines(path, start, n):
-    with open(path, "a") as f:
-        for i in range(start, start + n):
-            f.write(LINE % (i // 250, i % 250, (i // 60) % 60, i % 60, i, i))
-
-
-def delivered(es):
-    seen = {}
-    for d in es.docs("es-log-*"):
-        p = d["_source"]["path"]
-        seen[p] = seen.get(p, 0) + 1
-    return seen
-
-
-def quiet(es):
-    """True once no connection of the double is inside a request: every
-    request that stored documents has been written to its request log too
-    (documents are stored before the log entry)."""
-    return all(not getattr(h, "busy", False) for h in list(es._conns.values()))
-
-
-def wait_count(es, n, timeout=60):
-    seen = wait_for(lambda: (lambda d: d if len(d) >= n else None)(delivered(es)),
-                    timeout=timeout, what="%d documents" % n)
-    wait_for(lambda: quiet(es), timeout=timeout, what="the double's request log")
-    return seen
-
-
-def chunk_files(d):
-    bdir = os.path.join(d, "buffer")
-    return [f for f in os.listdir(bdir) if f.endswith(".log")] if os.path.isdir(bdir) else []
 
 
 class Tls(unittest.TestCase):

@@ -12,6 +12,7 @@ import sys
 import time
 import unittest
 
+from eshelp import chunk_files, delivered  # noqa: F401
 from harness import SRC, Skiff, TempDir, wait_for
 import mpack
 
@@ -67,20 +68,6 @@ def write_lines(path, start, n):
     with open(path, "a") as f:
         for i in range(start, start + n):
             f.write(LINE % (i % 250, (i // 250) % 250, i % 7, (i // 60) % 60, i % 60, i, i))
-
-
-def delivered(es):
-    """Document paths in the double: {path: times indexed}."""
-    seen = {}
-    for d in es.docs("es-log-*"):
-        p = d["_source"]["path"]
-        seen[p] = seen.get(p, 0) + 1
-    return seen
-
-
-def chunk_files(d):
-    bdir = os.path.join(d, "buffer")
-    return [f for f in os.listdir(bdir) if f.endswith(".log")] if os.path.isdir(bdir) else []
 
 
 class FileBuffer(unittest.TestCase):
