@@ -947,6 +947,7 @@ static void es_destroy(struct sk_instance *ins)
     es_auth_destroy(es); /* before the client its fetches use */
     sk_http_destroy(es->http);
     es->http = NULL;
+    es_job_mem_cleanup(&es->spare);
     es_setup_destroy(es);
     es_pool_cleanup(&es->pool);
     for (size_t i = 0; i < sizeof(es->paths) / sizeof(es->paths[0]); i++) {

@@ -172,6 +172,16 @@ struct es_job;
 struct es_setup;
 struct es_auth;
 
+/* A flush's large buffers. One set is kept between chunks (es_ctx.spare)
+ * so that each chunk does not fault megabytes of fresh pages in again. */
+struct es_job_mem {
+    struct es_bulk_req req;
+    struct sk_buf gz;
+    struct es_item *items;
+    size_t items_cap;
+    struct sk_buf reasons; /* the items' reasons */
+};
+
 /* The instance's runtime state (ins->ctx). */
 struct es_ctx {
     struct sk_instance *ins;   /* borrowed */
@@ -221,6 +231,8 @@ struct es_ctx {
 
     /* Jobs (one per chunk being flushed). */
     struct es_job *jobs;
+    struct es_job_mem spare;
+    bool has_spare;
     bool sniffing;
     size_t probes_in_flight;
 
@@ -241,6 +253,8 @@ extern const struct sk_param_def es_params[];
 
 /* es_flush.c */
 int es_flush(struct sk_flush *f);
+/* Frees the kept flush buffers (at destroy). */
+void es_job_mem_cleanup(struct es_job_mem *m);
 /* Completes every job (SK_FLUSH_RETRY with what it still owes). */
 void es_jobs_abort(struct es_ctx *es);
 /* The version became known (or detection failed): start or fail waiting jobs. */

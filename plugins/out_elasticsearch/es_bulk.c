@@ -97,14 +97,24 @@ struct pair {
 
 static int next_pair(struct es_mp_cur *c, struct pair *p)
 {
-    struct es_mp_cur k = *c;
+    unsigned char t = c->p < c->end ? (unsigned char)*c->p : 0;
 
     p->kraw = c->p;
-    if (es_mp_read(&k, &p->key) < 0) {
-        return SK_EPARSE;
-    }
-    if (es_mp_skip(c) < 0) { /* the whole key, containers included */
-        return SK_EPARSE;
+    if (t >= 0xa0 && t <= 0xbf && (size_t)(c->end - c->p) > (size_t)(t & 0x1f)) {
+        /* The usual key, a short string: no need for the general reader. */
+        p->key.type = ES_MP_STR;
+        p->key.len = t & 0x1fu;
+        p->key.ptr = c->p + 1;
+        c->p += 1 + p->key.len;
+    } else {
+        struct es_mp_cur k = *c;
+
+        if (es_mp_read(&k, &p->key) < 0) {
+            return SK_EPARSE;
+        }
+        if (es_mp_skip(c) < 0) { /* the whole key, containers included */
+            return SK_EPARSE;
+        }
     }
     p->kraw_len = (size_t)(c->p - p->kraw);
     p->val = c->p;

@@ -41,8 +41,7 @@ struct es_job {
     struct es_setup_names *names; /* es_setup.h: this chunk's names, or NULL */
     struct es_bulk bulk;
     struct sk_buf pipeline;
-    struct es_bulk_req req;
-    struct sk_buf gz;
+    struct es_job_mem mem;   /* req, gz, items, reasons */
     struct sk_buf remaining; /* events owed, copied from the chunk */
     size_t remaining_count;
     size_t off;              /* next byte of the chunk to encode */
@@ -60,8 +59,6 @@ struct es_job {
     bool auth_retried;       /* this request was re-signed after "token expired" */
     uint64_t auth_gen;       /* AWS credentials generation it was signed with */
     struct sk_timer *timer;
-    struct es_item *items;
-    size_t items_cap;
     struct sk_buf url;
     struct sk_http_header hdrs[ES_JOB_HEADERS];
     struct sk_http_request http;
@@ -87,6 +84,49 @@ static void job_unlink(struct es_job *job)
     }
 }
 
+static void job_mem_init(struct es_job_mem *m)
+{
+    memset(m, 0, sizeof(*m));
+    es_bulk_req_init(&m->req);
+    sk_buf_init(&m->gz, ES_BULK_BODY_MAX + (1u << 20));
+    sk_buf_init(&m->reasons, ES_BULK_RESPONSE_MAX);
+}
+
+void es_job_mem_cleanup(struct es_job_mem *m)
+{
+    es_bulk_req_cleanup(&m->req);
+    sk_buf_cleanup(&m->gz);
+    sk_buf_cleanup(&m->reasons);
+    sk_free(m->items);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Keeps the job's big buffers for the next chunk when none are kept yet. */
+static void job_mem_release(struct es_ctx *es, struct es_job_mem *m)
+{
+    if (es->has_spare || es->stopping) {
+        es_job_mem_cleanup(m);
+        return;
+    }
+    es_bulk_req_reset(&m->req);
+    sk_buf_reset(&m->gz);
+    sk_buf_reset(&m->reasons);
+    es->spare = *m;
+    es->has_spare = true;
+    memset(m, 0, sizeof(*m));
+}
+
+static void job_mem_take(struct es_ctx *es, struct es_job_mem *m)
+{
+    if (!es->has_spare) {
+        job_mem_init(m);
+        return;
+    }
+    *m = es->spare;
+    es->has_spare = false;
+    memset(&es->spare, 0, sizeof(es->spare));
+}
+
 static void job_free(struct es_job *job)
 {
     sk_timer_destroy(job->timer);
@@ -95,11 +135,9 @@ static void job_free(struct es_job *job)
     es_index_cleanup(&job->index);
     es_setup_names_free(job->names);
     sk_buf_cleanup(&job->pipeline);
-    es_bulk_req_cleanup(&job->req);
-    sk_buf_cleanup(&job->gz);
+    job_mem_release(job->es, &job->mem);
     sk_buf_cleanup(&job->remaining);
     sk_buf_cleanup(&job->url);
-    sk_free(job->items);
     sk_free(job);
 }
 
@@ -123,10 +161,10 @@ static void owe_request(struct es_job *job)
 {
     const char *data = job->f->events.data;
 
-    for (size_t i = 0; i < job->req.nactions; i++) {
-        owe(job, data + job->req.actions[i].ev_off, job->req.actions[i].ev_len, 1);
+    for (size_t i = 0; i < job->mem.req.nactions; i++) {
+        owe(job, data + job->mem.req.actions[i].ev_off, job->mem.req.actions[i].ev_len, 1);
     }
-    job->req.nactions = 0;
+    job->mem.req.nactions = 0;
 }
 
 /* Owes everything from job->off to the end of the chunk. */
@@ -285,7 +323,7 @@ static int gzip_body(const struct sk_buf *in, struct sk_buf *out, int level)
  */
 static int sign_request(struct es_job *job, const char *method, const char *url, size_t n)
 {
-    const struct sk_buf *body = job->es->gzip_level >= 0 ? &job->gz : &job->req.body;
+    const struct sk_buf *body = job->es->gzip_level >= 0 ? &job->mem.gz : &job->mem.req.body;
 
     return es_auth_sign(job->es, method, url, body->data, body->len, job->hdrs, n,
                         ES_JOB_HEADERS, &job->auth_gen);
@@ -298,7 +336,7 @@ static void job_send(struct es_job *job)
 {
     struct es_ctx *es = job->es;
     struct sk_http_header extra[1] = {{"Content-Encoding", "gzip"}};
-    const struct sk_buf *body = &job->req.body;
+    const struct sk_buf *body = &job->mem.req.body;
     size_t n;
     int rc;
 
@@ -308,8 +346,8 @@ static void job_send(struct es_job *job)
                                            es_setup_bulk_params(es))
                            : SK_EINVAL;
     if (rc == 0 && es->gzip_level >= 0) {
-        rc = gzip_body(&job->req.body, &job->gz, es->gzip_level);
-        body = &job->gz;
+        rc = gzip_body(&job->mem.req.body, &job->mem.gz, es->gzip_level);
+        body = &job->mem.gz;
     }
     n = es_build_headers(es, extra, es->gzip_level >= 0 ? 1 : 0, job->hdrs, ES_JOB_HEADERS);
     if (rc == 0) {
@@ -394,8 +432,8 @@ static void job_next(struct es_job *job)
     if (es->learned_limit > 0 && es->learned_limit < job->limit) {
         job->limit = es->learned_limit; /* another chunk met a 413 meanwhile */
     }
-    es_bulk_req_reset(&job->req);
-    rc = es_bulk_encode(&job->bulk, data, len, &job->off, job->limit, &job->req, on_note, job);
+    es_bulk_req_reset(&job->mem.req);
+    rc = es_bulk_encode(&job->bulk, data, len, &job->off, job->limit, &job->mem.req, on_note, job);
     if (rc == SK_EPARSE) {
         size_t at = job->off;
 
@@ -412,13 +450,13 @@ static void job_next(struct es_job *job)
         job_finish(job);
         return;
     }
-    if (job->req.nactions == 0) {
+    if (job->mem.req.nactions == 0) {
         job_finish(job); /* every event handled */
         return;
     }
     /* es_setup.h: the aliases / data stream this request writes to must
      * exist first; while their set-up is pending the events wait. */
-    if (es_setup_prepare(es, job->names, &job->req) < 0) {
+    if (es_setup_prepare(es, job->names, &job->mem.req) < 0) {
         owe_request(job);
         owe_rest(job);
         job_finish(job);
@@ -478,13 +516,13 @@ static void ensure_items(struct es_job *job, size_t n)
 {
     struct es_item *items;
 
-    if (n <= job->items_cap) {
+    if (n <= job->mem.items_cap) {
         return;
     }
-    items = sk_realloc(job->items, n * sizeof(*items));
+    items = sk_realloc(job->mem.items, n * sizeof(*items));
     if (items != NULL) {
-        job->items = items;
-        job->items_cap = n;
+        job->mem.items = items;
+        job->mem.items_cap = n;
     }
 }
 
@@ -498,12 +536,12 @@ static bool handle_items(struct es_job *job, const struct sk_http_response *res,
     char err[160];
     int rc = SK_ENOMEM;
 
-    ensure_items(job, job->req.nactions);
-    if (job->items_cap >= job->req.nactions) {
+    ensure_items(job, job->mem.req.nactions);
+    if (job->mem.items_cap >= job->mem.req.nactions) {
         rc = es_response_bulk(res->body.data, res->body.len,
                               es_setup_response_op(es, job->bconf.op),
-                              &es->conf->unrecoverable_error_types, job->items, job->req.nactions,
-                              &counts, err, sizeof(err));
+                              &es->conf->unrecoverable_error_types, job->mem.items,
+                              job->mem.req.nactions, &job->mem.reasons, &counts, err, sizeof(err));
     } else {
         snprintf(err, sizeof(err), "out of memory");
     }
@@ -514,12 +552,18 @@ static bool handle_items(struct es_job *job, const struct sk_http_response *res,
         owe_request(job);
         return false;
     }
-    for (size_t i = 0; i < job->req.nactions; i++) {
-        es_setup_item(es, &job->items[i]); /* es_setup.h: a 404 from require_alias: retry */
+    if (counts.ok == job->mem.req.nactions) { /* the common answer */
+        job->ok += counts.ok;
+        es->stats.events_ok += counts.ok;
+        job->mem.req.nactions = 0;
+        return true;
     }
-    for (size_t i = 0; i < job->req.nactions; i++) {
-        const struct es_action *a = &job->req.actions[i];
-        const struct es_item *it = &job->items[i];
+    for (size_t i = 0; i < job->mem.req.nactions; i++) {
+        es_setup_item(es, &job->mem.items[i]); /* es_setup.h: a 404 from require_alias: retry */
+    }
+    for (size_t i = 0; i < job->mem.req.nactions; i++) {
+        const struct es_action *a = &job->mem.req.actions[i];
+        const struct es_item *it = &job->mem.items[i];
 
         switch (it->outcome) {
         case ES_ITEM_OK:
@@ -546,18 +590,18 @@ static bool handle_items(struct es_job *job, const struct sk_http_response *res,
             break;
         }
     }
-    for (size_t i = 0; i < job->req.nactions && counts.retry > 0 && !job->told_retry; i++) {
-        if (job->items[i].outcome == ES_ITEM_RETRY) {
+    for (size_t i = 0; i < job->mem.req.nactions && counts.retry > 0 && !job->told_retry; i++) {
+        if (job->mem.items[i].outcome == ES_ITEM_RETRY) {
             /* Once per chunk: back-pressure tends to hit every request. */
             job->told_retry = true;
             sk_log_limited(&es->fail_log, SK_LOG_WARN,
                            "%s: chunk %s: %zu of %zu documents refused for now (e.g. %.160s); "
                            "they will be retried",
-                           es->ins->id, job->f->chunk_id, counts.retry, job->req.nactions,
-                           job->items[i].reason);
+                           es->ins->id, job->f->chunk_id, counts.retry, job->mem.req.nactions,
+                           job->mem.items[i].reason);
         }
     }
-    job->req.nactions = 0;
+    job->mem.req.nactions = 0;
     /* Mostly back-pressure: stop pushing more of this chunk now. */
     return counts.retry * 2 <= counts.ok + counts.duplicate + counts.skipped + counts.retry +
                                    counts.reject + counts.abort;
@@ -577,7 +621,7 @@ static void resplit(struct es_job *job, size_t limit)
 {
     job->es->stats.splits++;
     job->limit = limit > 0 ? limit : 1;
-    job->off = job->req.first_off;
+    job->off = job->mem.req.first_off;
     job_next(job);
 }
 
@@ -634,11 +678,11 @@ static void bad_request(struct es_job *job, int status, const char *reason,
                         const struct es_host *h)
 {
     struct es_ctx *es = job->es;
-    const struct es_action *a = &job->req.actions[0];
+    const struct es_action *a = &job->mem.req.actions[0];
 
-    if (job->req.nactions > 1) {
+    if (job->mem.req.nactions > 1) {
         /* Halve until the document at fault is alone. */
-        resplit(job, job->req.body.len / 2);
+        resplit(job, job->mem.req.body.len / 2);
         return;
     }
     if (++es->bad_request_streak > ES_BAD_REQUEST_STREAK_MAX) {
@@ -647,7 +691,7 @@ static void bad_request(struct es_job *job, int status, const char *reason,
         return;
     }
     reject_event(job, job->f->events.data + a->ev_off, a->ev_len, reason);
-    job->req.nactions = 0;
+    job->mem.req.nactions = 0;
     job_next(job);
 }
 
@@ -686,12 +730,12 @@ static void on_verdict(struct es_job *job, const struct sk_http_response *res,
         host_down(job, res, reason, h);
         return;
     case ES_HTTP_TOO_LARGE:
-        if (job->req.nactions > 1) {
+        if (job->mem.req.nactions > 1) {
             sk_warn("%s: request of %zu bytes too large for the server (%s); sending halves",
-                    es->ins->id, job->req.body.len, reason);
+                    es->ins->id, job->mem.req.body.len, reason);
             job->shrunk = true;
-            learn_limit(es, job->req.body.len / 2);
-            resplit(job, job->req.body.len / 2);
+            learn_limit(es, job->mem.req.body.len / 2);
+            resplit(job, job->mem.req.body.len / 2);
             return;
         }
         /* This one document is too large whatever we do: it is the data,
@@ -701,11 +745,11 @@ static void on_verdict(struct es_job *job, const struct sk_http_response *res,
             char why[ES_REASON_MAX + 64];
 
             snprintf(why, sizeof(why), "document too large for the server (%zu bytes; %s)",
-                     job->req.body.len, reason);
-            reject_event(job, job->f->events.data + job->req.actions[0].ev_off,
-                         job->req.actions[0].ev_len, why);
+                     job->mem.req.body.len, reason);
+            reject_event(job, job->f->events.data + job->mem.req.actions[0].ev_off,
+                         job->mem.req.actions[0].ev_len, why);
         }
-        job->req.nactions = 0;
+        job->mem.req.nactions = 0;
         job_next(job);
         return;
     case ES_HTTP_TYPE_REJECTED:
@@ -792,9 +836,8 @@ int es_flush(struct sk_flush *f)
         return SK_ENOMEM;
     }
     es_bulk_init(&job->bulk, &job->bconf, &job->index);
-    es_bulk_req_init(&job->req);
+    job_mem_take(es, &job->mem);
     sk_buf_init(&job->pipeline, 4096);
-    sk_buf_init(&job->gz, ES_BULK_BODY_MAX + (1u << 20));
     sk_buf_init(&job->remaining, f->events.len);
     sk_buf_init(&job->url, 8192);
     job->next = es->jobs;

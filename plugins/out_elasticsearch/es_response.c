@@ -1,6 +1,8 @@
 #include "out_elasticsearch/es_response.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,19 +130,44 @@ static void error_text(const msgpack_object *error, char *type, size_t type_size
     }
 }
 
-static void describe_error(int status, const msgpack_object *error, struct es_item *it)
-{
-    char text[ES_REASON_MAX - 16];
+/* Appends "<status> <text>" to reasons; returns its offset, or 0 (the
+ * leading NUL, "") when it does not fit. */
+static size_t add_reason(struct sk_buf *reasons, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-    error_text(error, it->type, sizeof(it->type), text, sizeof(text));
-    snprintf(it->reason, sizeof(it->reason), "%d%s%s", status, text[0] ? " " : "", text);
+static size_t add_reason(struct sk_buf *reasons, const char *fmt, ...)
+{
+    char text[ES_REASON_MAX];
+    size_t off = reasons->len;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return 0;
+    }
+    if ((size_t)n >= sizeof(text)) {
+        n = (int)sizeof(text) - 1;
+    }
+    if (sk_buf_append(reasons, text, (size_t)n + 1) < 0) {
+        return 0;
+    }
+    return off;
 }
 
+/* Fills *it; its reason is an offset into reasons until es_response_bulk
+ * turns the offsets into pointers (the buffer may move while it grows). */
 static void parse_item(const msgpack_object *o, enum es_write_op op,
-                       const struct sk_strv *unrecoverable, struct es_item *it)
+                       const struct sk_strv *unrecoverable, struct es_item *it,
+                       struct sk_buf *reasons)
 {
     const msgpack_object *body = NULL;
     const msgpack_object *status;
+    char type[64];
+    char text[ES_REASON_MAX - 16];
+    size_t off;
 
     memset(it, 0, sizeof(*it));
     /* {"<action>": {...}}: the action key is whatever ran (index may come
@@ -149,7 +176,8 @@ static void parse_item(const msgpack_object *o, enum es_write_op op,
         body = &o->via.map.ptr[0].val;
     }
     if (body == NULL || body->type != MSGPACK_OBJECT_MAP) {
-        snprintf(it->reason, sizeof(it->reason), "malformed item in the bulk response");
+        off = add_reason(reasons, "malformed item in the bulk response");
+        it->reason = (const char *)(uintptr_t)off;
         it->outcome = ES_ITEM_RETRY;
         return;
     }
@@ -158,11 +186,16 @@ static void parse_item(const msgpack_object *o, enum es_write_op op,
         status->via.u64 < 1000) {
         it->status = (int)status->via.u64;
     }
-    describe_error(it->status, get(body, "error"), it);
+    error_text(get(body, "error"), type, sizeof(type), text, sizeof(text));
     if (it->status == 0) {
-        snprintf(it->reason, sizeof(it->reason), "item without a status in the bulk response");
+        off = add_reason(reasons, "item without a status in the bulk response");
+    } else if (it->status >= 200 && it->status <= 299 && text[0] == '\0') {
+        off = 0; /* the common case: nothing to say */
+    } else {
+        off = add_reason(reasons, "%d%s%s", it->status, text[0] ? " " : "", text);
     }
-    it->outcome = es_item_classify(op, it->status, it->type, it->reason, unrecoverable);
+    it->outcome = es_item_classify(op, it->status, type, reasons->data + off, unrecoverable);
+    it->reason = (const char *)(uintptr_t)off;
 }
 
 static void count(struct es_bulk_counts *c, enum es_item_outcome o)
@@ -231,7 +264,8 @@ static bool all_succeeded(const char *body, size_t len, size_t nitems)
 
 int es_response_bulk(const char *body, size_t len, enum es_write_op op,
                      const struct sk_strv *unrecoverable, struct es_item *items, size_t nitems,
-                     struct es_bulk_counts *counts, char *err, size_t err_size)
+                     struct sk_buf *reasons, struct es_bulk_counts *counts, char *err,
+                     size_t err_size)
 {
     struct sk_buf scratch;
     msgpack_unpacked tree;
@@ -242,10 +276,7 @@ int es_response_bulk(const char *body, size_t len, enum es_write_op op,
     memset(counts, 0, sizeof(*counts));
     if (all_succeeded(body, len, nitems)) {
         for (size_t i = 0; i < nitems; i++) {
-            items[i].outcome = ES_ITEM_OK;
-            items[i].status = 0;
-            items[i].type[0] = '\0';
-            items[i].reason[0] = '\0';
+            items[i] = (struct es_item){.outcome = ES_ITEM_OK, .reason = ""};
         }
         counts->ok = nitems;
         return 0;
@@ -271,9 +302,18 @@ int es_response_bulk(const char *body, size_t len, enum es_write_op op,
         rc = SK_EPROTO;
         goto out;
     }
+    sk_buf_reset(reasons);
+    if (sk_buf_putc(reasons, '\0') < 0) { /* offset 0 is "" */
+        snprintf(err, err_size, "out of memory");
+        rc = SK_ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < nitems; i++) {
-        parse_item(&arr->via.array.ptr[i], op, unrecoverable, &items[i]);
+        parse_item(&arr->via.array.ptr[i], op, unrecoverable, &items[i], reasons);
         count(counts, items[i].outcome);
+    }
+    for (size_t i = 0; i < nitems; i++) {
+        items[i].reason = reasons->data + (uintptr_t)items[i].reason;
     }
 out:
     msgpack_unpacked_destroy(&tree);

@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "param/param.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 enum es_write_op {
@@ -62,11 +63,12 @@ enum es_item_outcome {
 
 #define ES_REASON_MAX 384
 
+/* One bulk answer item: 16 bytes, so 10^4 items of an all-good answer cost
+ * little; the rare reasons live in the caller's text buffer. */
 struct es_item {
     enum es_item_outcome outcome;
-    int status;       /* 0 when the item had none */
-    char type[64];    /* error.type, or "" */
-    char reason[ES_REASON_MAX]; /* "400 mapper_parsing_exception: failed to parse ..." */
+    int status;         /* 0 when the item had none */
+    const char *reason; /* "400 mapper_parsing_exception: failed to parse ...", or "" */
 };
 
 struct es_bulk_counts {
@@ -81,7 +83,8 @@ struct es_bulk_counts {
 /*
  * Parses a 200 answer of POST /_bulk whose request held `nitems` actions,
  * filling items[0..nitems) in request order. `unrecoverable` (may be NULL)
- * lists error types that abort (unrecoverable_error_types).
+ * lists error types that abort (unrecoverable_error_types). Item reasons
+ * point into `reasons` (reset here), valid until its next change.
  * Returns 0; SK_EPARSE when the body is not JSON (garbage, truncated);
  * SK_EPROTO when it is JSON but has no "items" array or a different number
  * of items than actions sent (`err` says which). On error the items are
@@ -89,7 +92,8 @@ struct es_bulk_counts {
  */
 int es_response_bulk(const char *body, size_t len, enum es_write_op op,
                      const struct sk_strv *unrecoverable, struct es_item *items, size_t nitems,
-                     struct es_bulk_counts *counts, char *err, size_t err_size) SK_WUR;
+                     struct sk_buf *reasons, struct es_bulk_counts *counts, char *err,
+                     size_t err_size) SK_WUR;
 
 /* The classification of one item, exposed for tests and for the caller's
  * local rejections. `reason` may be NULL. */

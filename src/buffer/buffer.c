@@ -107,7 +107,7 @@ static void give_up(struct sk_buffer *b, struct chunk *c, const char *why)
     sk_log(SK_LOG_ERROR, "%s: giving up chunk %s (%zu events) after %u attempts: %s", b->out->id,
            c->flush.chunk_id, c->count, c->attempts, why);
     if (store_load(b, c) == 0) {
-        struct sk_events ev = {tag, c->data.data, c->data.len, c->count};
+        struct sk_events ev = {tag, chunk_bytes(c), chunk_len(c), c->count};
 
         if (b->secondary != NULL && sk_output_write(b->secondary, tag, &ev) == 0) {
             sk_log(SK_LOG_WARN, "%s: chunk %s handed to <secondary> %s", b->out->id,
@@ -162,8 +162,8 @@ static void dispatch(struct sk_buffer *b)
             f->tag = c->tag;
             f->timekey = c->timekey;
             f->events.tag = c->tag != NULL ? c->tag : "";
-            f->events.data = c->data.data;
-            f->events.len = c->data.len;
+            f->events.data = chunk_bytes(c);
+            f->events.len = chunk_len(c);
             f->events.count = c->count;
             f->attempt = c->attempts;
             f->priv = c;

@@ -18,7 +18,9 @@ struct chunk {
     struct sk_buffer *b;
     char *tag;                /* owned, NULL without a tag chunk key */
     int64_t timekey;          /* -1 without a time chunk key */
-    struct sk_buf data;       /* memory: the events; file: only while flushing */
+    struct sk_buf data;       /* memory: the events; file: read back while flushing */
+    const char *map;          /* file: mapped while flushing (instead of data), or NULL */
+    size_t map_len;
     struct sk_chunk *file;    /* owned; NULL for memory chunks */
     size_t bytes;             /* size of the event stream held */
     size_t count;
@@ -29,6 +31,17 @@ struct chunk {
     int64_t next_try_ms;
     struct sk_flush flush;
 };
+
+/* The chunk's event stream while it is loaded (store_load). */
+static inline const char *chunk_bytes(const struct chunk *c)
+{
+    return c->map != NULL ? c->map : c->data.data;
+}
+
+static inline size_t chunk_len(const struct chunk *c)
+{
+    return c->map != NULL ? c->map_len : c->data.len;
+}
 
 struct chunk_list {
     struct chunk *head;

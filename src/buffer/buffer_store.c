@@ -1,8 +1,9 @@
 /*
  * Where a buffer's chunk bytes live. Memory chunks keep their events in
  * c->data. File chunks keep them in td-agent-format files (chunk_file.h)
- * and read them into c->data only while a flush is in flight, so a long
- * backlog costs disk, not memory.
+ * and map them (c->map; c->data for gzip chunks) only while a flush is in
+ * flight, so a long backlog costs disk, not memory, and a flush reads the
+ * page cache in place.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -230,8 +231,12 @@ int store_load(struct sk_buffer *b, struct chunk *c)
     if (!b->persistent) {
         return 0;
     }
-    sk_buf_reset(&c->data);
-    rc = sk_chunk_read(c->file, &c->data);
+    store_unload(b, c);
+    rc = sk_chunk_map(c->file, &c->map, &c->map_len);
+    if (rc < 0) {
+        c->map = NULL;
+        rc = sk_chunk_read(c->file, &c->data); /* gzip, empty, or no mmap */
+    }
     sk_chunk_release(c->file);
     return rc;
 }
@@ -239,7 +244,11 @@ int store_load(struct sk_buffer *b, struct chunk *c)
 void store_unload(struct sk_buffer *b, struct chunk *c)
 {
     if (b->persistent) {
-        sk_buf_cleanup(&c->data); /* a backlog lives on disk, not in memory */
+        /* a backlog lives on disk, not in memory */
+        sk_chunk_unmap(c->map, c->map_len);
+        c->map = NULL;
+        c->map_len = 0;
+        sk_buf_cleanup(&c->data);
     }
 }
 
@@ -315,6 +324,7 @@ void store_free(struct chunk *c)
     if (c == NULL) {
         return;
     }
+    sk_chunk_unmap(c->map, c->map_len);
     sk_chunk_destroy(c->file);
     sk_free(c->tag);
     sk_buf_cleanup(&c->data);

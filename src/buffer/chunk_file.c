@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -540,6 +542,35 @@ int sk_chunk_enqueue(struct sk_chunk *c)
     sk_free(qpath);
     sk_free(qmeta);
     return rc;
+}
+
+int sk_chunk_map(struct sk_chunk *c, const char **data, size_t *len)
+{
+    void *p;
+    int rc;
+
+    if (c->gzip || c->bytes == 0 || c->bytes > SIZE_MAX) {
+        return SK_EINVAL;
+    }
+    rc = ensure_fd(c);
+    if (rc < 0) {
+        return rc;
+    }
+    p = mmap(NULL, (size_t)c->bytes, PROT_READ, MAP_PRIVATE, c->fd, 0);
+    if (p == MAP_FAILED) {
+        return SK_EINVAL;
+    }
+    (void)madvise(p, (size_t)c->bytes, MADV_SEQUENTIAL);
+    *data = p;
+    *len = (size_t)c->bytes;
+    return 0;
+}
+
+void sk_chunk_unmap(const char *data, size_t len)
+{
+    if (data != NULL) {
+        (void)munmap((void *)(uintptr_t)data, len);
+    }
 }
 
 int sk_chunk_read(struct sk_chunk *c, struct sk_buf *out)

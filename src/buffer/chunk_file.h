@@ -208,6 +208,17 @@ int sk_chunk_enqueue(struct sk_chunk *c) SK_WUR;
 int sk_chunk_read(struct sk_chunk *c, struct sk_buf *out) SK_WUR;
 
 /*
+ * Maps the event stream of an uncompressed, non-empty chunk read-only, so
+ * a flush reads the page cache in place instead of copying the chunk into
+ * the heap. 0 with data and len set (undo with sk_chunk_unmap); SK_EINVAL
+ * when the chunk cannot be mapped (gzip, empty): use sk_chunk_read. The
+ * mapping stays valid after a shrink or purge (those replace or unlink
+ * the file; the mapped inode lives on until unmapped).
+ */
+int sk_chunk_map(struct sk_chunk *c, const char **data, size_t *len) SK_WUR;
+void sk_chunk_unmap(const char *data, size_t len);
+
+/*
  * Makes the chunk hold only `data` (`count` events still owed after a
  * partial bulk failure); len 0 purges it. Crash-safe by write-and-rename:
  * the events go to "<path>.tmp" (COMMIT/APPEND: flushed), which is renamed

@@ -171,14 +171,19 @@ static void test_bulk_table(void **state)
         struct es_bulk_counts counts;
         char err[128] = "";
         bool reason_seen = c->reason_has == NULL;
-        int rc = es_response_bulk(c->body, strlen(c->body), c->op, &unrec, items, c->nitems,
-                                  &counts, err, sizeof(err));
+        struct sk_buf reasons;
+        int rc;
+
+        sk_buf_init(&reasons, 1u << 20);
+        rc = es_response_bulk(c->body, strlen(c->body), c->op, &unrec, items, c->nitems,
+                              &reasons, &counts, err, sizeof(err));
 
         if (rc != c->rc) {
             fail_msg("case '%s': rc %d, want %d (%s)", c->name, rc, c->rc, err);
         }
         if (rc != 0) {
             assert_true(err[0] != '\0');
+            sk_buf_cleanup(&reasons);
             continue;
         }
         for (size_t k = 0; k < c->nitems; k++) {
@@ -197,6 +202,7 @@ static void test_bulk_table(void **state)
         assert_int_equal(counts.ok + counts.duplicate + counts.skipped + counts.retry +
                              counts.reject + counts.abort,
                          c->nitems);
+        sk_buf_cleanup(&reasons);
     }
 }
 
@@ -204,15 +210,22 @@ static void test_counts(void **state)
 {
     struct es_item items[7];
     struct es_bulk_counts counts;
+    struct sk_buf reasons;
     char err[64];
 
     (void)state;
+    sk_buf_init(&reasons, 1u << 20);
     assert_int_equal(es_response_bulk(partial, strlen(partial), ES_OP_INDEX, NULL, items, 7,
-                                      &counts, err, sizeof(err)),
+                                      &reasons, &counts, err, sizeof(err)),
                      0);
     assert_int_equal(counts.ok, 1);
     assert_int_equal(counts.reject, 3);
     assert_int_equal(counts.retry, 3);
+    for (size_t i = 0; i < 7; i++) {
+        /* every refused item says why; the indexed one says nothing */
+        assert_true((items[i].outcome == ES_ITEM_OK) == (items[i].reason[0] == '\0'));
+    }
+    sk_buf_cleanup(&reasons);
     assert_int_equal(counts.abort, 0);
 }
 

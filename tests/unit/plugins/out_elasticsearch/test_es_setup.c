@@ -276,10 +276,9 @@ static void test_require_alias_items(void **state)
     struct fx fx;
 
     (void)state;
-    snprintf(gone.reason, sizeof(gone.reason),
-             "404 index_not_found_exception: no such index [nginx] and [require_alias] request "
-             "flag is [true] and [nginx] is not an alias");
-    snprintf(other.reason, sizeof(other.reason), "404 index_not_found_exception: no such index");
+    gone.reason = "404 index_not_found_exception: no such index [nginx] and [require_alias] "
+                  "request flag is [true] and [nginx] is not an alias";
+    other.reason = "404 index_not_found_exception: no such index";
     assert_int_equal(init(&fx, "  enable_ilm true\n  index_name nginx\n"), 0);
     es_setup_item(ctx(&fx), &gone);
     es_setup_item(ctx(&fx), &other);
