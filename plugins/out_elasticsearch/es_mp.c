@@ -199,33 +199,38 @@ int es_mp_read(struct es_mp_cur *c, struct es_mp_val *v)
 }
 
 /*
- * One element's header: how many bytes it takes besides its children and
- * how many children follow (2 per map pair). Only sizes, no values: the
+ * One element's header at *pp: how many bytes it takes besides its children
+ * and how many children follow (2 per map pair). Only sizes, no values: the
  * encoder skips every event and most values this way, so it stays lean.
+ * Works on plain pointers so the cursor lives in registers.
  */
-static int skip_header(struct es_mp_cur *c, uint64_t *children)
+static int skip_header(const char **pp, const char *end, uint64_t *children)
 {
+    const char *p = *pp;
     unsigned char t;
     size_t body;
 
-    if (c->p >= c->end) {
+    if (p >= end) {
         return SK_EPARSE;
     }
-    t = (unsigned char)*c->p++;
+    t = (unsigned char)*p++;
     *children = 0;
     if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+        *pp = p;
         return 0;
     }
     if (t >= 0xa0 && t <= 0xbf) {
         body = t & 0x1f;
     } else if (t >= 0x80 && t <= 0x8f) {
         *children = 2u * (t & 0x0f);
+        *pp = p;
         return 0;
     } else if (t >= 0x90 && t <= 0x9f) {
         *children = t & 0x0f;
+        *pp = p;
         return 0;
     } else {
-        struct es_mp_cur tmp = {c->p - 1, c->end};
+        struct es_mp_cur tmp = {p - 1, end};
         struct es_mp_val v;
 
         /* The rarer wide forms: the full reader knows them all. */
@@ -233,33 +238,36 @@ static int skip_header(struct es_mp_cur *c, uint64_t *children)
             return SK_EPARSE;
         }
         *children = v.type == ES_MP_MAP ? 2 * (uint64_t)v.n : v.type == ES_MP_ARRAY ? v.n : 0;
-        c->p = tmp.p;
+        *pp = tmp.p;
         return 0;
     }
-    if ((size_t)(c->end - c->p) < body) {
+    if ((size_t)(end - p) < body) {
         return SK_EPARSE;
     }
-    c->p += body;
+    *pp = p + body;
     return 0;
 }
 
 int es_mp_skip(struct es_mp_cur *c)
 {
+    const char *p = c->p;
+    const char *end = c->end;
     uint64_t pending = 1;
 
     while (pending > 0) {
         uint64_t children;
 
-        if (skip_header(c, &children) < 0) {
+        if (skip_header(&p, end, &children) < 0) {
             return SK_EPARSE;
         }
         pending = pending - 1 + children;
         /* Every element takes at least one byte: more pending elements than
          * bytes left means truncated input, so give up early. */
-        if (pending > (uint64_t)(c->end - c->p)) {
+        if (pending > (uint64_t)(end - p)) {
             return SK_EPARSE;
         }
     }
+    c->p = p;
     return 0;
 }
 

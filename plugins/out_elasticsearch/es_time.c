@@ -1,6 +1,7 @@
 #include "out_elasticsearch/es_time.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,27 +10,39 @@
 
 int es_local_offset(int64_t sec)
 {
-    /* One entry per thread-less process: flushes run on the loop thread. */
-    static int64_t cached_sec = INT64_MIN;
+    /*
+     * One entry per thread-less process: flushes run on the loop thread.
+     * Zones change offset only at quarter-hour instants (UTC), so one
+     * answer serves a whole 15-minute block. tzset() stats /etc/localtime
+     * on every call, so it runs only when TZ itself changed; localtime_r
+     * does not re-read the zone.
+     */
+    static int64_t cached_block = INT64_MIN;
     static int cached_off;
     static char cached_tz[64];
+    static bool tz_known;
     const char *tz = getenv("TZ");
+    int64_t block = sec >= 0 ? sec / 900 : -((-sec + 899) / 900);
     struct tm tm;
     time_t t = (time_t)sec;
 
     if (tz == NULL) {
         tz = "";
     }
-    if (sec == cached_sec && strncmp(tz, cached_tz, sizeof(cached_tz)) == 0) {
+    if (!tz_known || strncmp(tz, cached_tz, sizeof(cached_tz)) != 0) {
+        tzset();
+        snprintf(cached_tz, sizeof(cached_tz), "%s", tz);
+        tz_known = true;
+        cached_block = INT64_MIN;
+    }
+    if (block == cached_block) {
         return cached_off;
     }
-    tzset();
     if (localtime_r(&t, &tm) == NULL) {
         return 0;
     }
-    cached_sec = sec;
+    cached_block = block;
     cached_off = (int)tm.tm_gmtoff;
-    snprintf(cached_tz, sizeof(cached_tz), "%s", tz);
     return cached_off;
 }
 
@@ -83,15 +96,10 @@ int es_time_iso8601(const struct es_timeval *tv, int precision, char *out, size_
     int rem = (int)(local - days * 86400);
     int off = tv->offset_sec < 0 ? -tv->offset_sec : tv->offset_sec;
     uint32_t nsec = tv->t.nsec % 1000000000u;
-    int64_t year;
-    int month;
-    int day;
+    /* Events come in time order: the date part rarely changes. */
+    static _Thread_local int64_t cached_days = INT64_MIN;
+    static _Thread_local char cached_date[10];
     char *p = out;
-
-    es_civil_from_days(days, &year, &month, &day);
-    if (year < 0 || year > 9999) {
-        return SK_ERANGE;
-    }
     if (precision > 9) {
         precision = 9;
     }
@@ -102,12 +110,26 @@ int es_time_iso8601(const struct es_timeval *tv, int precision, char *out, size_
     if (size < (size_t)(19 + (precision > 0 ? precision + 1 : 0) + 6 + 1)) {
         return SK_ETOOBIG;
     }
-    p = put2(p, (int)(year / 100));
-    p = put2(p, (int)(year % 100));
-    *p++ = '-';
-    p = put2(p, month);
-    *p++ = '-';
-    p = put2(p, day);
+    if (days != cached_days) {
+        int64_t year;
+        int month;
+        int day;
+        char *d = cached_date;
+
+        es_civil_from_days(days, &year, &month, &day);
+        if (year < 0 || year > 9999) {
+            return SK_ERANGE;
+        }
+        d = put2(d, (int)(year / 100));
+        d = put2(d, (int)(year % 100));
+        *d++ = '-';
+        d = put2(d, month);
+        *d++ = '-';
+        (void)put2(d, day);
+        cached_days = days;
+    }
+    memcpy(p, cached_date, sizeof(cached_date));
+    p += sizeof(cached_date);
     *p++ = 'T';
     p = put2(p, rem / 3600);
     *p++ = ':';

@@ -243,6 +243,21 @@ static int jw_str_body(struct jw *j, const uint8_t *p, size_t n)
             w += 8;
             p += 8;
         }
+        if (p < end && end - p < 8 && n >= 8) {
+            /* The tail, as the last 8 bytes of the string: when all of them
+             * are plain, the bytes before p were copied as they are, so one
+             * overlapping copy finishes the string. */
+            uint64_t v;
+            size_t rem = (size_t)(end - p);
+
+            memcpy(&v, end - 8, 8);
+            if (!swar_special(v)) {
+                memcpy(w - (8 - rem), end - 8, 8);
+                w += rem;
+                p = end;
+                break;
+            }
+        }
         while (p < end && str_class[*p] == 0) {
             *w++ = (char)*p++;
         }

@@ -367,15 +367,18 @@ static void test_escape_every_position(void **state)
 
     (void)state;
     sk_buf_init(&b, BIG);
+    /* Every length up to 40: the 8-byte fast path, its tail, and both. */
     for (size_t s = 0; s < sizeof sp / sizeof sp[0]; s++) {
-        for (size_t pos = 0; pos + sp[s].len <= 24; pos++) {
-            memset(in, 'x', 24);
-            memcpy(in + pos, sp[s].in, sp[s].len);
-            snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)pos, in, sp[s].out,
-                     (int)(24 - pos - sp[s].len), in + pos + sp[s].len);
-            sk_buf_reset(&b);
-            assert_int_equal(sk_json_write_string(&b, in, 24), 0);
-            assert_string_equal(b.data, want);
+        for (size_t n = sp[s].len; n <= 40; n++) {
+            for (size_t pos = 0; pos + sp[s].len <= n; pos++) {
+                memset(in, 'x', n);
+                memcpy(in + pos, sp[s].in, sp[s].len);
+                snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)pos, in, sp[s].out,
+                         (int)(n - pos - sp[s].len), in + pos + sp[s].len);
+                sk_buf_reset(&b);
+                assert_int_equal(sk_json_write_string(&b, in, n), 0);
+                assert_string_equal(b.data, want);
+            }
         }
     }
     sk_buf_cleanup(&b);
