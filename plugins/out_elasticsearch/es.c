@@ -62,7 +62,10 @@ const struct sk_param_def es_params[] = {
     {.name = "compression_level", .type = SK_PARAM_ENUM, .def = "no_compression",
      .choices = compression_levels, .offset = OFF(compression_level),
      .desc = "gzip request bodies (Content-Encoding: gzip) at this level."},
-    {.name = "bulk_message_request_threshold", .type = SK_PARAM_STRING, .def = "20MB",
+    /* Fluentd's default is 20MB. skiff starts where Elastic's sizing advice
+     * starts (~5 MB), under the 10 MiB payload limit of small Amazon
+     * instance types, and with a quarter of the memory per flush. */
+    {.name = "bulk_message_request_threshold", .type = SK_PARAM_STRING, .def = "5MB",
      .offset = OFF(bulk_message_request_threshold),
      .desc = "Split chunks into _bulk requests of at most this size (negative: no split)."},
     {.name = "request_timeout", .type = SK_PARAM_TIME, .def = "5s", .min = "1ms",

@@ -433,6 +433,7 @@ static void job_next(struct es_job *job)
         job->limit = es->learned_limit; /* another chunk met a 413 meanwhile */
     }
     es_bulk_req_reset(&job->mem.req);
+    sk_flush_consumed(job->f, job->off); /* what came before is answered */
     rc = es_bulk_encode(&job->bulk, data, len, &job->off, job->limit, &job->mem.req, on_note, job);
     if (rc == SK_EPARSE) {
         size_t at = job->off;

@@ -241,6 +241,15 @@ static void schedule(struct sk_buffer *b)
     sk_timer_start(b->timer, next > now ? next - now : 0, 0);
 }
 
+void sk_flush_consumed(struct sk_flush *f, size_t upto)
+{
+    struct chunk *c = f->priv;
+
+    if (c != NULL && c->map != NULL) {
+        store_release_mapped(c, upto);
+    }
+}
+
 void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_events *remaining)
 {
     struct chunk *c = f->priv;

@@ -21,6 +21,7 @@ struct chunk {
     struct sk_buf data;       /* memory: the events; file: read back while flushing */
     const char *map;          /* file: mapped while flushing (instead of data), or NULL */
     size_t map_len;
+    size_t map_released;      /* bytes of the mapping given back (store_release_mapped) */
     struct sk_chunk *file;    /* owned; NULL for memory chunks */
     size_t bytes;             /* size of the event stream held */
     size_t count;
@@ -107,6 +108,8 @@ int store_truncate(struct sk_buffer *b, struct chunk *c, size_t bytes, size_t co
 void store_enqueue(struct sk_buffer *b, struct chunk *c);
 int store_load(struct sk_buffer *b, struct chunk *c);
 void store_unload(struct sk_buffer *b, struct chunk *c);
+/* Gives back the mapped pages before `upto` (sk_flush_consumed). */
+void store_release_mapped(struct chunk *c, size_t upto);
 int store_shrink(struct sk_buffer *b, struct chunk *c, const struct sk_events *remaining);
 void store_delete(struct sk_buffer *b, struct chunk *c);
 void store_set_aside(struct sk_buffer *b, struct chunk *c);

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buffer/buffer_int.h"
 #include "util/alloc.h"
@@ -241,6 +244,20 @@ int store_load(struct sk_buffer *b, struct chunk *c)
     return rc;
 }
 
+void store_release_mapped(struct chunk *c, size_t upto)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t end = upto < c->map_len ? upto : c->map_len;
+
+    end -= end % page;
+    if (end > c->map_released) {
+        /* A private read-only file mapping: the pages go, the bytes stay. */
+        (void)madvise((char *)(uintptr_t)c->map + c->map_released, end - c->map_released,
+                      MADV_DONTNEED);
+        c->map_released = end;
+    }
+}
+
 void store_unload(struct sk_buffer *b, struct chunk *c)
 {
     if (b->persistent) {
@@ -248,6 +265,7 @@ void store_unload(struct sk_buffer *b, struct chunk *c)
         sk_chunk_unmap(c->map, c->map_len);
         c->map = NULL;
         c->map_len = 0;
+        c->map_released = 0;
         sk_buf_cleanup(&c->data);
     }
 }

@@ -94,6 +94,14 @@ struct sk_flush {
  */
 void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_events *remaining);
 
+/*
+ * A hint from the output: it is done with events.data[0, upto) for now.
+ * A file chunk gives those pages back, so a big chunk does not stay in
+ * memory while it is sent piece by piece. The bytes stay readable (they
+ * are read again from the file if touched).
+ */
+void sk_flush_consumed(struct sk_flush *f, size_t upto);
+
 struct sk_plugin {
     const char *name;        /* the Fluentd @type */
     const char *alias;       /* another accepted @type, or NULL */

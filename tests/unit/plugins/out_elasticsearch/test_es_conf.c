@@ -73,7 +73,7 @@ static void test_defaults(void **state)
     es = fx.ins.ctx;
     assert_int_equal(es->pool.n, 1);
     assert_string_equal(es->pool.hosts[0]->base_url, "http://localhost:9200");
-    assert_int_equal(es->limit, 20u << 20);
+    assert_int_equal(es->limit, 5u << 20);
     assert_int_equal(es->reload_after, 10000);
     assert_false(es->sniff_on_failure);
     assert_int_equal(es->gzip_level, -1);

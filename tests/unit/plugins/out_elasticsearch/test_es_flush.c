@@ -201,6 +201,15 @@ int sk_emit_error(struct sk_instance *from, const char *tag, const struct sk_eve
     return 1;
 }
 
+static size_t consumed_upto; /* the last sk_flush_consumed hint */
+
+void sk_flush_consumed(struct sk_flush *f, size_t upto)
+{
+    (void)f;
+    assert_true(upto >= consumed_upto || upto == 0); /* only ever moves on within a chunk */
+    consumed_upto = upto;
+}
+
 void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_events *remaining)
 {
     (void)f;
