@@ -161,7 +161,13 @@ struct scan {
     bool tag_present;
 };
 
-static int scan_record(const struct es_bulk_conf *c, const struct es_mp_event *ev, struct scan *s)
+/*
+ * Walks the record's top level once. With ev->record_len 0 (es_mp_event_head)
+ * the record may run to `limit`, and the walk also finds where it ends,
+ * which sets ev->record_len and ev->len: one walk instead of two.
+ */
+static int scan_record(const struct es_bulk_conf *c, struct es_mp_event *ev, const char *limit,
+                       struct scan *s)
 {
     struct es_mp_cur cur;
     struct es_mp_val v;
@@ -169,9 +175,10 @@ static int scan_record(const struct es_bulk_conf *c, const struct es_mp_event *e
     size_t tklen = c->time_key != NULL ? strlen(c->time_key) : 0;
     size_t taglen = c->tag_key != NULL ? strlen(c->tag_key) : 0;
     size_t rklen = c->remove_keys_on_update_key != NULL ? strlen(c->remove_keys_on_update_key) : 0;
+    size_t bound = ev->record_len > 0 ? ev->record_len : (size_t)(limit - ev->record);
 
     memset(s, 0, sizeof(*s));
-    es_mp_cur_init(&cur, ev->record, ev->record_len);
+    es_mp_cur_init(&cur, ev->record, bound);
     if (es_mp_read(&cur, &v) < 0) {
         return SK_EPARSE;
     }
@@ -197,6 +204,10 @@ static int scan_record(const struct es_bulk_conf *c, const struct es_mp_event *e
             s->rk = p.val;
             s->rk_len = p.val_len;
         }
+    }
+    if (ev->record_len == 0) {
+        ev->record_len = (size_t)(cur.p - ev->record);
+        ev->len = (size_t)(cur.p - ev->start);
     }
     return 0;
 }
@@ -774,13 +785,12 @@ static int prepare_edits(struct es_bulk *b, const struct es_mp_event *ev, struct
  * an error from the buffer (SK_ETOOBIG, SK_ENOMEM) with the body rolled back
  * by the caller. */
 static int encode_event(struct es_bulk *b, const struct es_mp_event *ev, struct event_state *st,
-                        struct sk_buf *out, es_bulk_note_cb cb, void *arg)
+                        int scanned, struct sk_buf *out, es_bulk_note_cb cb, void *arg)
 {
-    int rc;
+    int rc = scanned;
 
     st->reject = NULL;
     st->missing_id = false;
-    rc = scan_record(b->conf, ev, &st->scan);
     if (rc == 0) {
         decide_time(b, ev, st, cb, arg);
         rc = prepare_edits(b, ev, st);
@@ -817,17 +827,31 @@ int es_bulk_encode(struct es_bulk *b, const char *data, size_t len, size_t *off,
         size_t mark = req->body.len;
         size_t had = req->nactions;
 
+        int scanned;
+
         req->end_off = *off;
-        rc = es_mp_next_event(&cur, &ev);
-        if (rc <= 0) {
-            return rc;
+        /* The usual event: its header, then one walk of the record finds
+         * both what matters in it and where it ends. */
+        rc = es_mp_event_head(&cur, &ev);
+        if (rc == 0) {
+            return 0;
         }
-        if (rc == 2) {
-            cb(arg, ES_NOTE_REJECT, ev.start, ev.len, "not a [time, record] event");
-            *off = (size_t)(cur.p - data);
-            continue;
+        scanned = rc == 1 ? scan_record(b->conf, &ev, cur.end, &st.scan) : SK_EPARSE;
+        if (scanned == 0) {
+            cur.p = ev.start + ev.len;
+        } else {
+            rc = es_mp_next_event(&cur, &ev); /* the general reader decides */
+            if (rc <= 0) {
+                return rc;
+            }
+            if (rc == 2) {
+                cb(arg, ES_NOTE_REJECT, ev.start, ev.len, "not a [time, record] event");
+                *off = (size_t)(cur.p - data);
+                continue;
+            }
+            scanned = scan_record(b->conf, &ev, cur.end, &st.scan);
         }
-        rc = encode_event(b, &ev, &st, &req->body, cb, arg);
+        rc = encode_event(b, &ev, &st, scanned, &req->body, cb, arg);
         if (rc == 0 && st.reject == NULL) {
             rc = push_action(req, (size_t)(ev.start - data), ev.len);
         }

@@ -357,6 +357,31 @@ int es_mp_next_event(struct es_mp_cur *c, struct es_mp_event *ev)
     return 1;
 }
 
+int es_mp_event_head(const struct es_mp_cur *c, struct es_mp_event *ev)
+{
+    struct es_mp_cur cur = *c;
+    struct es_mp_val v;
+    const char *rec;
+
+    if (cur.p >= cur.end) {
+        return 0;
+    }
+    ev->start = cur.p;
+    ev->len = 0;
+    ev->record_len = 0;
+    if (es_mp_read(&cur, &v) < 0 || v.type != ES_MP_ARRAY || v.n != 2 ||
+        es_mp_read(&cur, &v) < 0 || es_mp_time(&v, &ev->time) < 0) {
+        return -1;
+    }
+    rec = cur.p;
+    if (es_mp_read(&cur, &v) < 0 || v.type != ES_MP_MAP) {
+        return -1;
+    }
+    ev->npairs = v.n;
+    ev->record = rec;
+    return 1;
+}
+
 int es_mp_map_find(const char *map, size_t map_len, const char *key, size_t klen,
                    const char **val, size_t *val_len)
 {

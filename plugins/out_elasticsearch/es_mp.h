@@ -84,6 +84,12 @@ struct es_mp_event {
  * SK_EPARSE for bytes that are not msgpack at all (c is then unchanged). */
 int es_mp_next_event(struct es_mp_cur *c, struct es_mp_event *ev) SK_WUR;
 
+/* The start of a [time, map] event at c without walking its record: 1 with
+ * ev->start, time, record and npairs set (len and record_len unknown, 0);
+ * 0 at the end of input; -1 for anything else (then use es_mp_next_event).
+ * c is not advanced. */
+int es_mp_event_head(const struct es_mp_cur *c, struct es_mp_event *ev) SK_WUR;
+
 /* Decodes a time value (EventTime ext 0, msgpack timestamp ext -1, integer,
  * float) into t. SK_EPARSE for anything else. */
 int es_mp_time(const struct es_mp_val *v, struct sk_time *t) SK_WUR;
