@@ -4,7 +4,7 @@
  * Builds `_bulk` bodies of the documents skiff would send for the generator's
  * log (same model, same seed, same daily indices) in memory before the clock
  * starts, then POSTs them over one keep-alive connection, one request in
- * flight, as a shipper does. Whatever rate this reaches is the most any
+ * flight, as a shipper does, with skiff's filter_path. Whatever rate this reaches is the most any
  * shipper could show against this sink on this machine.
  *
  * Each round prints one JSON line on stdout:
@@ -30,6 +30,10 @@
 #include <zlib.h>
 
 #define MAX_DAYS 64
+/* The query skiff's Elasticsearch output puts on every bulk request
+ * (plugins/out_elasticsearch/es_flush.c, ES_BULK_QUERY): the sink's answer,
+ * and the bytes read back, are then the same for both. */
+#define SKIFF_FILTER_PATH "errors,items.*.status,items.*.error,error,status"
 #define RESP_MAX ((size_t)1 << 30)
 
 struct replay_opts {
@@ -42,6 +46,7 @@ struct replay_opts {
     uint64_t distinct_bytes;
     int64_t start;
     const char *prefix;
+    char bulk_path[320]; /* /_bulk, with skiff's filter_path unless told otherwise */
     int gzip;
     int reset;
 };
@@ -266,6 +271,9 @@ static int client_request(struct client *c, const char *method, const char *path
                       "Content-Type: application/x-ndjson\r\n%sContent-Length: %zu\r\n\r\n",
                       method, path, (unsigned)c->port, gzip ? "Content-Encoding: gzip\r\n" : "",
                       len);
+    if (hn < 0 || (size_t)hn >= sizeof(hdr)) {
+        return -1;
+    }
     struct iovec iov[2] = {{hdr, (size_t)hn}, {(void *)(uintptr_t)data, len}};
     size_t left = (size_t)hn + len;
     while (left > 0) {
@@ -380,7 +388,7 @@ static int run_round(struct client *c, const struct replay_opts *o, const struct
     int64_t t0 = bench_mono_ns();
     for (size_t i = 0; docs < o->docs; i = (i + 1) % bs->n) {
         const struct body *b = &bs->v[i];
-        int st = client_request(c, "POST", "/_bulk", o->gzip, b->data, b->len, &rbody, &rlen);
+        int st = client_request(c, "POST", o->bulk_path, o->gzip, b->data, b->len, &rbody, &rlen);
         /* "errors":false sits near the start of every successful answer. */
         if (st != 200 || memmem(rbody, rlen < 64 ? rlen : 64, "\"errors\":false", 14) == NULL) {
             fprintf(stderr, "skiff-bench-replay: bulk answered %d: %.200s\n", st,
@@ -416,9 +424,11 @@ static void usage(void)
 {
     fputs("usage: skiff-bench-replay --port N [--docs 2000000] [--body-size 5m] [--days 3]\n"
           "         [--start 2018-07-19] [--seed 1] [--prefix es-log] [--gzip]\n"
-          "         [--rounds 1] [--distinct 1g] [--reset]\n"
+          "         [--rounds 1] [--distinct 1g] [--reset] [--filter-path LIST]\n"
           "  --distinct caps the NDJSON built up front; rounds cycle over it.\n"
-          "  --reset zeroes the sink before each round and verifies its counts after.\n",
+          "  --reset zeroes the sink before each round and verifies its counts after.\n"
+          "  --filter-path defaults to what skiff sends (" SKIFF_FILTER_PATH ");\n"
+          "    an empty value sends none, for the full answer.\n",
           stderr);
 }
 
@@ -432,6 +442,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
     o->rounds = 1;
     o->distinct_bytes = 1u << 30;
     o->prefix = "es-log";
+    const char *filter = SKIFF_FILTER_PATH;
     if (bench_parse_date("2018-07-19", &o->start) != 0) {
         return -1;
     }
@@ -468,6 +479,9 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
             o->prefix = v;
         } else if (strcmp(a, "--rounds") == 0) {
             rc = bench_parse_u64(v, 0, &o->rounds);
+        } else if (strcmp(a, "--filter-path") == 0) {
+            filter = v;
+            rc = strlen(v) > 256 || strpbrk(v, " \r\n") != NULL ? -1 : 0;
         } else if (strcmp(a, "--distinct") == 0) {
             rc = bench_parse_u64(v, 1, &o->distinct_bytes);
         } else {
@@ -481,6 +495,8 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
         o->body_size < 4 * NX_LINE_MAX || strlen(o->prefix) > 64) {
         return -1;
     }
+    snprintf(o->bulk_path, sizeof(o->bulk_path), "/_bulk%s%s", *filter ? "?filter_path=" : "",
+             filter);
     return 0;
 }
 

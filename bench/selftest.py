@@ -37,6 +37,10 @@ def check(cond, what):
     print(f"ok   {what}")
 
 
+def check_bytes(got, want, what):
+    check(got == want, what if got == want else f"{what}\n  got  {got}\n  want {want}")
+
+
 def http(port, raw, read_until_close=False, timeout=10):
     """Sends raw bytes, returns the raw answer (one response unless told)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -177,6 +181,90 @@ def test_sink_basics(port):
     check(stats(port)["docs"] == 0, "sink: reset")
 
 
+# What skiff sends (plugins/out_elasticsearch/es_flush.c, ES_BULK_QUERY).
+SKIFF_FILTER = "errors,items.*.status,items.*.error,error,status"
+
+
+def test_filter_path(port):
+    """filter_path on _bulk: the answers, byte for byte, that Elasticsearch 8.11
+    writes for the same request. Unfiltered: errors first, then took
+    (elastic/elasticsearch#98303), items in ES 8 shape; a failed item has its
+    _id (null when none was given), status, error. Filtered: FilterPathBasedFilter
+    semantics: kept leaves only, containers only when something inside is kept,
+    empty arrays dropped, the root object always written; error answers are
+    never filtered (AbstractRestChannel.newErrorBuilder)."""
+    http(port, b"POST /_sink/reset HTTP/1.1\r\nHost: x\r\n\r\n")
+    nd = (b'{"index":{"_index":"fp-2018.07.19","_id":"d1"}}\n{"a":1}\n'
+          b'{"create":{"_index":"Fp-Bad","_id":"d2"}}\n{"b":2}\n'
+          b'{"index":{"_index":"fp-2018.07.19"}}\n{"c":3}\n'
+          b'{"delete":{"_index":"fp-2018.07.20","_id":"d9"}}\n')
+    raw = body_of(http(port, post("/_bulk", nd)))
+    took = re.search(rb',"took":(\d+),', raw)
+    got = raw.replace(took.group(0), b',"took":0,') if took else raw
+    auto = re.search(rb'"_id":"([A-Za-z0-9_-]{20})"', got)
+    got = got.replace(auto.group(0), b'"_id":"<auto>"') if auto else got
+    bad = (b'"error":{"type":"invalid_index_name_exception","reason":"Invalid index name '
+           b'[Fp-Bad], must be lowercase","index_uuid":"_na_","index":"Fp-Bad"}')
+    shards = b'"_shards":{"total":2,"successful":1,"failed":0}'
+    want = (b'{"errors":true,"took":0,"items":['
+            b'{"index":{"_index":"fp-2018.07.19","_id":"d1","_version":1,"result":"created",'
+            + shards + b',"_seq_no":0,"_primary_term":1,"status":201}},'
+            b'{"create":{"_index":"Fp-Bad","_id":"d2","status":400,' + bad + b'}},'
+            b'{"index":{"_index":"fp-2018.07.19","_id":"<auto>","_version":1,"result":"created",'
+            + shards + b',"_seq_no":1,"_primary_term":1,"status":201}},'
+            b'{"delete":{"_index":"fp-2018.07.20","_id":"d9","_version":1,"result":"not_found",'
+            + shards + b',"_seq_no":0,"_primary_term":1,"status":404}}]}')
+    check_bytes(got, want, "sink: unfiltered bulk answer as ES 8.11 writes it")
+    ok_nd = (b'{"index":{"_index":"fp-2018.07.19"}}\n{"a":1}\n'
+             b'{"create":{"_index":"fp-2018.07.21","_id":"x"}}\n{"b":2}\n')
+    cases = [
+        (SKIFF_FILTER, nd,
+         b'{"errors":true,"items":[{"index":{"status":201}},{"create":{"status":400,' + bad
+         + b'}},{"index":{"status":201}},{"delete":{"status":404}}]}'),
+        (SKIFF_FILTER, ok_nd,
+         b'{"errors":false,"items":[{"index":{"status":201}},{"create":{"status":201}}]}'),
+        # URL-encoded, as SigV4 canonical query strings have it.
+        (SKIFF_FILTER.replace("*", "%2A").replace(",", "%2C"), ok_nd,
+         b'{"errors":false,"items":[{"index":{"status":201}},{"create":{"status":201}}]}'),
+        ("errors,items.*.error", ok_nd, b'{"errors":false}'),
+        ("errors,items.*.error", nd, b'{"errors":true,"items":[{"create":{' + bad + b'}}]}'),
+        ("items.*.error", ok_nd, b'{}'),
+        ("took,errors,items.*.status", ok_nd.replace(b"fp-2018.07.21", b"fp-2018.07.19"),
+         b'{"errors":false,"took":0,"items":[{"index":{"status":201}},'
+         b'{"create":{"status":201}}]}'),
+        # '+' is a space in a query string; tokens are trimmed.
+        ("items.create._id,+items.*.error.type", nd,
+         b'{"items":[{"create":{"_id":"d2","error":{"type":"invalid_index_name_exception"}}}]}'),
+        ("items.*._shards.succ*", ok_nd,
+         b'{"items":[{"index":{"_shards":{"successful":1}}},{"create":{"_shards":{"successful":1}}}]}'),
+        ("**.status", nd,
+         b'{"items":[{"index":{"status":201}},{"create":{"status":400}},'
+         b'{"index":{"status":201}},{"delete":{"status":404}}]}'),
+        ("-took,-items", ok_nd, b'{"errors":false}'),
+        ("-took,-items.*._*,-items.*.result", ok_nd,
+         b'{"errors":false,"items":[{"index":{"status":201}},{"create":{"status":201}}]}'),
+        ("nothing.here", ok_nd, b'{}'),
+        ("", ok_nd, None),  # empty value: no filtering
+    ]
+    for fp, body, want in cases:
+        raw = body_of(http(port, post("/_bulk?filter_path=" + fp, body)))
+        got = re.sub(rb'"took":\d+', b'"took":0', raw)
+        if want is None:
+            j = json.loads(got)
+            check(list(j) == ["errors", "took", "items"] and len(j["items"]) == 2,
+                  f"sink: filter_path={fp!r} (empty) answers in full")
+            continue
+        check_bytes(got, want, f"sink: filter_path={fp} answered as ES does")
+    r = http(port, post("/_bulk?filter_path=errors",
+                        b'{"index":{"_index":"a","_type":"_doc"}}\n{"x":1}\n'))
+    check(r.startswith(b"HTTP/1.1 400") and b'"status":400}' in r and b'"root_cause"' in r,
+          "sink: an error answer is not filtered")
+    r = http(port, post("/_bulk", b"\n\n"))
+    check(r.startswith(b"HTTP/1.1 400") and b"no requests added" in r,
+          "sink: a body of blank lines -> 400 no requests added")
+    http(port, b"POST /_sink/reset HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
 def test_outage(port):
     http(port, b"POST /_sink/down?seconds=2 HTTP/1.1\r\nHost: x\r\n\r\n")
     r = http(port, post("/_bulk", b'{"index":{"_index":"a"}}\n{"x":1}\n'))
@@ -237,6 +325,7 @@ def main():
                 time.sleep(0.05)
             port = int(open(pf).read())
             test_sink_basics(port)
+            test_filter_path(port)
             test_outage(port)
             test_latency(port, tmp)
             r = subprocess.run([REPLAY, "--port", str(port), "--docs", "100000", "--days", "3",

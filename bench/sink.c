@@ -13,6 +13,9 @@
  *        close: drop all connections and stop listening for N seconds.
  *   POST /_sink/up                    end an outage early
  *
+ * `_bulk` answers are byte for byte what Elasticsearch 8.11 writes,
+ * including `?filter_path=` (see struct sink_filter in sink_bulk.h).
+ *
  * Request bodies: Content-Length or chunked; Content-Encoding: gzip.
  * Expect: 100-continue is honoured, because libcurl waits up to a second for
  * it on large POSTs and that wait would otherwise count against the shipper.
@@ -67,6 +70,9 @@ struct sink {
     int down;         /* 1: 503 mode, 2: closed mode */
     int64_t down_until_ns;
     int close_all_pending;
+    struct sink_buf filter_value; /* the last filter_path value, as received */
+    struct sink_filter filter_cache; /* ... compiled */
+    int filter_cache_valid;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -272,48 +278,58 @@ static int gunzip_body(struct sink *k, const char *src, size_t len, const char *
     return 0;
 }
 
-/* Which parts of the bulk answer filter_path keeps. It is honoured
- * coarsely: top-level keys are kept or dropped, and items are dropped when
- * only their errors were asked for and there are none (the common
- * "errors,items.*.error" case); otherwise items are returned whole. */
-struct bulk_filter {
-    int took, errors, items, items_err_only;
-};
-
-static void parse_filter(const char *q, size_t qlen, struct bulk_filter *f)
+/* The filter for this request's filter_path. Shippers send the same value
+ * on every request, so the last one is kept compiled. */
+static const struct sink_filter *bulk_filter(struct sink *k, const char *q, size_t qlen)
 {
-    size_t fl = 0;
-    const char *v = query_param(q, qlen, "filter_path", &fl);
-    f->took = f->errors = f->items = 1;
-    f->items_err_only = 0;
-    if (v != NULL) {
-        f->took = memmem(v, fl, "took", 4) != NULL;
-        f->errors = memmem(v, fl, "errors", 6) != NULL;
-        f->items = memmem(v, fl, "items", 5) != NULL;
-        f->items_err_only = f->items && memmem(v, fl, "status", 6) == NULL &&
-                            memmem(v, fl, "_id", 3) == NULL &&
-                            memmem(v, fl, "items.*.error", 13) != NULL;
+    size_t vl = 0;
+    const char *v = query_param(q, qlen, "filter_path", &vl);
+    if (v == NULL) {
+        static struct sink_filter full;
+        if (!full.full) {
+            sink_filter_full(&full);
+        }
+        return &full;
     }
+    if (k->filter_cache_valid && vl == k->filter_value.len &&
+        memcmp(v, k->filter_value.data, vl) == 0) {
+        return &k->filter_cache;
+    }
+    k->filter_value.len = 0;
+    k->filter_cache_valid = sink_buf_reserve(&k->filter_value, vl + 1) == 0 &&
+                            sink_filter_compile(&k->filter_cache, v, vl) == 0;
+    if (k->filter_cache_valid) {
+        memcpy(k->filter_value.data, v, vl);
+        k->filter_value.len = vl;
+    } else {
+        sink_filter_full(&k->filter_cache); /* out of memory: answer in full */
+    }
+    return &k->filter_cache;
 }
 
 /* Wraps the items already in c->out (from RESP_ROOM on) into the answer
- * {"took":N,"errors":B,"items":[...]} and adds the HTTP header. */
-static int finish_bulk(struct conn *c, const struct bulk_filter *f, int errors, long took_ms)
+ * {"errors":B,"took":N,"items":[...]} (ES >= 8.10 puts errors first,
+ * elastic/elasticsearch#98303), leaving out what the filter dropped, and
+ * adds the HTTP header. */
+static int finish_bulk(struct conn *c, const struct sink_filter *f, int errors, uint64_t items,
+                       long took_ms)
 {
     char pre[128];
     size_t n = 0;
     const char *sep = "";
     pre[n++] = '{';
-    if (f->took) {
-        n += (size_t)snprintf(pre + n, sizeof(pre) - n, "\"took\":%ld", took_ms);
+    if (f->top & SINK_TOP_ERRORS) {
+        n += (size_t)snprintf(pre + n, sizeof(pre) - n, "\"errors\":%s", errors ? "true" : "false");
         sep = ",";
     }
-    if (f->errors) {
-        n += (size_t)snprintf(pre + n, sizeof(pre) - n, "%s\"errors\":%s", sep,
-                              errors ? "true" : "false");
+    if (f->top & SINK_TOP_TOOK) {
+        n += (size_t)snprintf(pre + n, sizeof(pre) - n, "%s\"took\":%ld", sep, took_ms);
         sep = ",";
     }
-    if (f->items) {
+    /* Without a filter an empty array would still be written, but a bulk
+     * request always has items; with one, an empty array is dropped. */
+    int with_items = items > 0 || f->full;
+    if (with_items) {
         n += (size_t)snprintf(pre + n, sizeof(pre) - n, "%s\"items\":[", sep);
     }
     if (sink_buf_reserve(&c->out, 4) != 0) {
@@ -321,8 +337,8 @@ static int finish_bulk(struct conn *c, const struct bulk_filter *f, int errors, 
     }
     size_t body_off = RESP_ROOM - n;
     memcpy(c->out.data + body_off, pre, n);
-    memcpy(c->out.data + c->out.len, f->items ? "]}" : "}", f->items ? 2 : 1);
-    c->out.len += f->items ? 2 : 1;
+    memcpy(c->out.data + c->out.len, with_items ? "]}" : "}", with_items ? 2 : 1);
+    c->out.len += with_items ? 2 : 1;
     finish_response(c, 200, body_off, c->out.len - body_off, 0);
     return 0;
 }
@@ -354,16 +370,16 @@ static int handle_bulk(struct sink *k, struct conn *c, const char *path, size_t 
         def = path + 1;
         def_len = (size_t)(slash - def);
     }
-    struct bulk_filter f;
-    parse_filter(q, qlen, &f);
+    const struct sink_filter *f = bulk_filter(k, q, qlen);
     c->out.len = 0;
     if (sink_buf_reserve(&c->out, RESP_ROOM + 65536) != 0) {
         return -1;
     }
     c->out.len = RESP_ROOM;
     int errors = 0;
-    int status = sink_bulk_handle(&k->state, body, blen, def, def_len, f.items, bench_real_ns(),
-                                  &c->out, &errors);
+    uint64_t items = 0;
+    int status = sink_bulk_handle(&k->state, body, blen, def, def_len, f, bench_real_ns(),
+                                  &c->out, &errors, &items);
     if (status < 0) {
         return -1;
     }
@@ -379,11 +395,7 @@ static int handle_bulk(struct sink *k, struct conn *c, const char *path, size_t 
     if (st->first_bulk_ns == 0) {
         st->first_bulk_ns = st->last_bulk_ns;
     }
-    if (f.items_err_only && !errors) {
-        c->out.len = RESP_ROOM; /* ES leaves "items" out when the filter matched nothing */
-        f.items = 0;
-    }
-    return finish_bulk(c, &f, errors, (long)((bench_mono_ns() - t0) / 1000000));
+    return finish_bulk(c, f, errors, items, (long)((bench_mono_ns() - t0) / 1000000));
 }
 
 static void go_down(struct sink *k, int mode, uint64_t seconds)
@@ -747,6 +759,7 @@ int main(int argc, char **argv)
     k.lfd = -1;
     k.max_body = 100u << 20; /* ES http.max_content_length default */
     k.gunzip.max = GUNZIP_MAX;
+    k.filter_value.max = 1u << 20;
     if (parse_args(argc, argv, &k, &port_file, &stats_file, &latency) != 0) {
         usage();
         return 2;
@@ -817,6 +830,7 @@ cleanup:
         close(k.ep);
     }
     sink_buf_free(&k.gunzip);
+    sink_buf_free(&k.filter_value);
     sink_state_cleanup(&k.state);
     return rc;
 }

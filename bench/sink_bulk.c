@@ -6,8 +6,9 @@
 
 #include "bench_util.h"
 
-/* The largest single item we write: fixed text plus index name and _id. */
-#define ITEM_MAX (256 + SINK_INDEX_NAME_MAX + 512)
+/* The largest single item we write, _id aside: fixed text plus the index
+ * name three times (_index, error.reason, error.index). */
+#define ITEM_MAX (640 + 3 * SINK_INDEX_NAME_MAX)
 
 int sink_buf_reserve(struct sink_buf *b, size_t extra)
 {
@@ -91,17 +92,47 @@ static void next_id(struct sink_state *s)
     }
 }
 
-/* ES index name rules (es-api.md section 3.2): lower case, <= 255 bytes, no
- * leading - _ +, none of \ / * ? " < > | , # or space. */
+/* Why ES refuses an index name, in the order MetadataCreateIndexService
+ * checks (validateIndexOrAliasName, then lower case); 0: valid. The text
+ * follows "Invalid index name [<name>], " in the item's error.reason. */
+static const char *const invalid_reasons[] = {
+    NULL,
+    /* Strings.INVALID_FILENAME_CHARS as its HashSet prints (ES 7/8), JSON-escaped. */
+    "must not contain the following characters [ , \\\", *, \\\\, <, |, ,, >, /, ?]",
+    "must not be empty",
+    "must not contain '#'",
+    "must not contain ':'",
+    "must not start with '_', '-', or '+'",
+    "must not be '.' or '..'",
+    "must be lowercase",
+};
+
 static int index_name_invalid(const char *n, size_t len)
 {
-    if (len == 0 || n[0] == '-' || n[0] == '_' || n[0] == '+') {
-        return 1;
+    for (size_t i = 0; i < len; i++) {
+        /* The raw (still JSON-escaped) name: \" and \\ stand for " and \. */
+        if (n[i] != '\0' && strchr("\\/*?\"<>| ,", n[i]) != NULL) {
+            return 1;
+        }
+    }
+    if (len == 0) {
+        return 2;
+    }
+    if (memchr(n, '#', len) != NULL) {
+        return 3;
+    }
+    if (memchr(n, ':', len) != NULL) {
+        return 4;
+    }
+    if (n[0] == '-' || n[0] == '_' || n[0] == '+') {
+        return 5;
+    }
+    if ((len == 1 && n[0] == '.') || (len == 2 && n[0] == '.' && n[1] == '.')) {
+        return 6;
     }
     for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if ((c >= 'A' && c <= 'Z') || strchr("\\/*?\"<>|,# ", c) != NULL) {
-            return 1;
+        if (n[i] >= 'A' && n[i] <= 'Z') {
+            return 7;
         }
     }
     return 0;
@@ -376,39 +407,413 @@ static char *put(char *p, const char *s, size_t n)
 }
 #define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
 
-/* Writes one response item. ES 8 shape (es-api.md section 3.6). */
-static char *write_item(struct sink_state *s, char *p, enum action a, struct sink_index *ix,
-                        const char *id, size_t id_len, int *failed)
+#define OK_LEAVES                                                                              \
+    (SL_BIT(SL_INDEX) | SL_BIT(SL_ID) | SL_BIT(SL_VERSION) | SL_BIT(SL_RESULT) |                 \
+     SL_BIT(SL_SH_TOTAL) | SL_BIT(SL_SH_SUCCESSFUL) | SL_BIT(SL_SH_FAILED) | SL_BIT(SL_SEQ_NO) |  \
+     SL_BIT(SL_PRIMARY_TERM) | SL_BIT(SL_STATUS))
+#define SHARDS_LEAVES (SL_BIT(SL_SH_TOTAL) | SL_BIT(SL_SH_SUCCESSFUL) | SL_BIT(SL_SH_FAILED))
+#define ERROR_LEAVES                                                                           \
+    (SL_BIT(SL_ERR_TYPE) | SL_BIT(SL_ERR_REASON) | SL_BIT(SL_ERR_INDEX_UUID) | SL_BIT(SL_ERR_INDEX))
+#define FAIL_LEAVES (SL_BIT(SL_INDEX) | SL_BIT(SL_ID) | SL_BIT(SL_STATUS) | ERROR_LEAVES)
+#define ALL_LEAVES (OK_LEAVES | FAIL_LEAVES)
+
+/* A comma unless p is still at the start of its object. */
+#define SEP(p, start)                                                                          \
+    do {                                                                                       \
+        if ((p) != (start)) {                                                                  \
+            *(p)++ = ',';                                                                      \
+        }                                                                                      \
+    } while (0)
+
+/* Writes one response item in the ES 8 shape (es-api.md section 3.6),
+ * keeping only the leaves in mask, each written only if kept, in ES's
+ * order. Returns p unchanged when nothing of the item is kept. */
+static char *write_item(struct sink_state *s, char *p, enum action a, const struct sink_index *ix,
+                        const char *id, size_t id_len, uint32_t mask)
 {
+    uint32_t m = mask & (ix->invalid ? FAIL_LEAVES : OK_LEAVES);
+    if (m == 0) {
+        return p;
+    }
     p = PUT_LIT(p, "{\"");
     p = put(p, action_names[a], action_lens[a]);
-    p = PUT_LIT(p, "\":{\"_index\":\"");
-    p = put(p, ix->name, ix->len);
-    p = PUT_LIT(p, "\",\"_id\":\"");
-    if (id != NULL) {
-        p = put(p, id, id_len);
-    } else {
-        p = put(p, s->next_id, 20);
-        next_id(s);
+    p = PUT_LIT(p, "\":{");
+    char *const obj = p;
+    if (m & SL_BIT(SL_INDEX)) {
+        p = PUT_LIT(p, "\"_index\":\"");
+        p = put(p, ix->name, ix->len);
+        *p++ = '"';
+    }
+    if (m & SL_BIT(SL_ID)) {
+        SEP(p, obj);
+        if (id != NULL) {
+            p = PUT_LIT(p, "\"_id\":\"");
+            p = put(p, id, id_len);
+            *p++ = '"';
+        } else if (ix->invalid) {
+            /* Failed before an _id was generated: BulkItemResponse writes null. */
+            p = PUT_LIT(p, "\"_id\":null");
+        } else {
+            p = PUT_LIT(p, "\"_id\":\"");
+            p = put(p, s->next_id, 20);
+            *p++ = '"';
+            next_id(s);
+        }
     }
     if (ix->invalid) {
-        (*failed)++;
-        p = PUT_LIT(p, "\",\"status\":400,\"error\":{\"type\":\"invalid_index_name_exception\","
-                       "\"reason\":\"Invalid index name, must be lowercase and must not contain "
-                       "forbidden characters\",\"index\":\"");
-        p = put(p, ix->name, ix->len);
-        return PUT_LIT(p, "\"}}}");
+        if (m & SL_BIT(SL_STATUS)) {
+            SEP(p, obj);
+            p = PUT_LIT(p, "\"status\":400");
+        }
+        if (m & ERROR_LEAVES) {
+            SEP(p, obj);
+            p = PUT_LIT(p, "\"error\":{");
+            char *const err = p;
+            if (m & SL_BIT(SL_ERR_TYPE)) {
+                p = PUT_LIT(p, "\"type\":\"invalid_index_name_exception\"");
+            }
+            if (m & SL_BIT(SL_ERR_REASON)) {
+                SEP(p, err);
+                p = PUT_LIT(p, "\"reason\":\"Invalid index name [");
+                p = put(p, ix->name, ix->len);
+                p = PUT_LIT(p, "], ");
+                const char *why = invalid_reasons[ix->invalid];
+                p = put(p, why, strlen(why));
+                *p++ = '"';
+            }
+            if (m & SL_BIT(SL_ERR_INDEX_UUID)) {
+                SEP(p, err);
+                p = PUT_LIT(p, "\"index_uuid\":\"_na_\"");
+            }
+            if (m & SL_BIT(SL_ERR_INDEX)) {
+                SEP(p, err);
+                p = PUT_LIT(p, "\"index\":\"");
+                p = put(p, ix->name, ix->len);
+                *p++ = '"';
+            }
+            *p++ = '}';
+        }
+        return PUT_LIT(p, "}}");
     }
     static const char *const results[] = {"created", "created", "updated", "not_found"};
     static const size_t result_lens[] = {7, 7, 7, 9};
     static const char *const codes[] = {"201", "201", "200", "404"};
-    p = PUT_LIT(p, "\",\"_version\":1,\"result\":\"");
-    p = put(p, results[a], result_lens[a]);
-    p = PUT_LIT(p, "\",\"_shards\":{\"total\":2,\"successful\":1,\"failed\":0},\"_seq_no\":");
-    p += bench_fmt_u64(p, ix->docs + ix->pending);
-    p = PUT_LIT(p, ",\"_primary_term\":1,\"status\":");
-    p = put(p, codes[a], 3);
+    if ((m & OK_LEAVES) == OK_LEAVES) {
+        /* The whole item: the common unfiltered case in one go. */
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"_version\":1,\"result\":\"");
+        p = put(p, results[a], result_lens[a]);
+        p = PUT_LIT(p, "\",\"_shards\":{\"total\":2,\"successful\":1,\"failed\":0},\"_seq_no\":");
+        p += bench_fmt_u64(p, ix->docs + ix->pending);
+        p = PUT_LIT(p, ",\"_primary_term\":1,\"status\":");
+        p = put(p, codes[a], 3);
+        return PUT_LIT(p, "}}");
+    }
+    if (m & SL_BIT(SL_VERSION)) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"_version\":1");
+    }
+    if (m & SL_BIT(SL_RESULT)) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"result\":\"");
+        p = put(p, results[a], result_lens[a]);
+        *p++ = '"';
+    }
+    if (m & SHARDS_LEAVES) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"_shards\":{");
+        char *const sh = p;
+        if (m & SL_BIT(SL_SH_TOTAL)) {
+            p = PUT_LIT(p, "\"total\":2");
+        }
+        if (m & SL_BIT(SL_SH_SUCCESSFUL)) {
+            SEP(p, sh);
+            p = PUT_LIT(p, "\"successful\":1");
+        }
+        if (m & SL_BIT(SL_SH_FAILED)) {
+            SEP(p, sh);
+            p = PUT_LIT(p, "\"failed\":0");
+        }
+        *p++ = '}';
+    }
+    if (m & SL_BIT(SL_SEQ_NO)) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"_seq_no\":");
+        p += bench_fmt_u64(p, ix->docs + ix->pending);
+    }
+    if (m & SL_BIT(SL_PRIMARY_TERM)) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"_primary_term\":1");
+    }
+    if (m & SL_BIT(SL_STATUS)) {
+        SEP(p, obj);
+        p = PUT_LIT(p, "\"status\":");
+        p = put(p, codes[a], 3);
+    }
     return PUT_LIT(p, "}}");
+}
+
+/* ---- filter_path ------------------------------------------------------ */
+
+/* One dotted path of filter_path, split into segments. */
+struct fp_seg {
+    const char *p;
+    size_t len;
+    int wild;  /* contains '*': matched as a glob */
+    int dstar; /* exactly "**": matches one or more levels */
+};
+struct fp_pat {
+    struct fp_seg *segs;
+    size_t n;
+};
+
+/* org.elasticsearch.core.Glob.globMatch: '*' matches any run of characters. */
+static int glob_match(const char *p, size_t pl, const char *s, size_t sl)
+{
+    size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+    while (si < sl) {
+        if (pi < pl && p[pi] == '*') {
+            star = pi++;
+            mark = si;
+        } else if (pi < pl && p[pi] == s[si]) {
+            pi++;
+            si++;
+        } else if (star != SIZE_MAX) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (pi < pl && p[pi] == '*') {
+        pi++;
+    }
+    return pi == pl;
+}
+
+static int seg_match(const struct fp_seg *g, const char *name)
+{
+    size_t nl = strlen(name);
+    return g->wild ? glob_match(g->p, g->len, name, nl) : (g->len == nl && memcmp(g->p, name, nl) == 0);
+}
+
+/* Whether one of the patterns selects path[0..depth) or an ancestor of it,
+ * walking the keys as FilterPath.matches does: a pattern's state is the set
+ * of its prefixes matched so far; "**" keeps its place for any further key. */
+static int fp_selects(const struct fp_pat *pats, size_t npats, const char *const *path,
+                      size_t depth)
+{
+    for (size_t i = 0; i < npats; i++) {
+        const struct fp_pat *pt = &pats[i];
+        if (pt->n > depth) {
+            continue; /* every segment takes at least one key */
+        }
+        uint32_t state = 1; /* bit j: segs[0..j) matched */
+        for (size_t k = 0; k < depth && state != 0; k++) {
+            uint32_t next = 0;
+            for (size_t j = 0; j < pt->n; j++) {
+                if (!(state & (1u << j))) {
+                    continue;
+                }
+                if (seg_match(&pt->segs[j], path[k])) {
+                    if (j + 1 == pt->n) {
+                        return 1;
+                    }
+                    next |= 1u << (j + 1);
+                }
+                if (j > 0 && pt->segs[j - 1].dstar) {
+                    next |= 1u << j;
+                }
+            }
+            state = next;
+        }
+    }
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static int is_trim(char c)
+{
+    return (unsigned char)c <= ' '; /* String.trim() */
+}
+
+/* Splits [b, e) into segments as FilterPathBuilder.insertNode does: at the
+ * first '.' not escaped as "\." and not at the start; the rest is one
+ * segment otherwise. Escaped segments have every "\x" turned into "." (the
+ * replaceAll("\\\\.", ".") ES applies). */
+static size_t split_pattern(char *b, char *e, struct fp_seg *segs)
+{
+    size_t n = 0;
+    for (;;) {
+        char *split = NULL;
+        int escapes = 0;
+        for (char *q = b; q < e; q++) {
+            if (*q == '.') {
+                split = q;
+                break;
+            }
+            if (*q == '\\' && q + 1 < e && q[1] == '.') {
+                q++;
+                escapes = 1;
+            }
+        }
+        char *end = (split != NULL && split > b) ? split : e;
+        size_t len = (size_t)(end - b);
+        if (escapes) {
+            char *w = b;
+            for (char *r = b; r < end; r++) {
+                if (*r == '\\' && r + 1 < end) {
+                    r++;
+                    *w++ = '.';
+                } else {
+                    *w++ = *r;
+                }
+            }
+            len = (size_t)(w - b);
+        }
+        segs[n].p = b;
+        segs[n].len = len;
+        segs[n].wild = memchr(b, '*', len) != NULL;
+        segs[n].dstar = len == 2 && b[0] == '*' && b[1] == '*';
+        n++;
+        if (end == e) {
+            return n;
+        }
+        b = end + 1;
+    }
+}
+
+void sink_filter_full(struct sink_filter *f)
+{
+    f->full = 1;
+    f->top = SINK_TOP_ERRORS | SINK_TOP_TOOK;
+    for (int a = 0; a < 4; a++) {
+        f->item[a] = ALL_LEAVES;
+    }
+}
+
+static const char *const leaf_path[SL_COUNT][2] = {
+    [SL_INDEX] = {"_index", NULL},         [SL_ID] = {"_id", NULL},
+    [SL_VERSION] = {"_version", NULL},     [SL_RESULT] = {"result", NULL},
+    [SL_SH_TOTAL] = {"_shards", "total"},  [SL_SH_SUCCESSFUL] = {"_shards", "successful"},
+    [SL_SH_FAILED] = {"_shards", "failed"}, [SL_SEQ_NO] = {"_seq_no", NULL},
+    [SL_PRIMARY_TERM] = {"_primary_term", NULL}, [SL_STATUS] = {"status", NULL},
+    [SL_ERR_TYPE] = {"error", "type"},     [SL_ERR_REASON] = {"error", "reason"},
+    [SL_ERR_INDEX_UUID] = {"error", "index_uuid"}, [SL_ERR_INDEX] = {"error", "index"},
+};
+
+static int leaf_kept(const struct fp_pat *inc, size_t ninc, const struct fp_pat *exc, size_t nexc,
+                     const char *const *path, size_t depth)
+{
+    /* The include filter wraps the exclude filter (JsonXContentGenerator):
+     * a leaf is written when an include selects it (or there are none) and
+     * no exclude does. */
+    return (ninc == 0 || fp_selects(inc, ninc, path, depth)) &&
+           !fp_selects(exc, nexc, path, depth);
+}
+
+int sink_filter_compile(struct sink_filter *f, const char *value, size_t len)
+{
+    sink_filter_full(f);
+    size_t ntok = 1;
+    for (size_t i = 0; i < len; i++) {
+        ntok += value[i] == ',' || value[i] == '%'; /* "%2C" may be a comma too */
+    }
+    char *buf = malloc(len + 1);
+    struct fp_seg *segs = malloc((len + ntok) * sizeof(*segs));
+    struct fp_pat *inc = malloc(ntok * sizeof(*inc));
+    struct fp_pat *exc = malloc(ntok * sizeof(*exc));
+    if (buf == NULL || segs == NULL || inc == NULL || exc == NULL) {
+        free(buf);
+        free(segs);
+        free(inc);
+        free(exc);
+        return -1;
+    }
+    /* Query-string decoding (RestUtils.decodeComponent): %XX, and '+' is a space. */
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (value[i] == '%' && i + 2 < len && (hi = hexval(value[i + 1])) >= 0 && (lo = hexval(value[i + 2])) >= 0) {
+            buf[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            buf[n++] = value[i] == '+' ? ' ' : value[i];
+        }
+    }
+    /* Comma list, tokens trimmed, empty ones dropped (Strings.tokenizeByCommaToSet);
+     * "-x" excludes x (trimmed again by FilterPath.compile). */
+    size_t ninc = 0, nexc = 0, nsegs = 0;
+    char *end = buf + n;
+    for (char *b = buf; b < end;) {
+        char *comma = memchr(b, ',', (size_t)(end - b));
+        char *e = comma != NULL ? comma : end;
+        char *next = comma != NULL ? comma + 1 : end;
+        while (b < e && is_trim(*b)) {
+            b++;
+        }
+        while (e > b && is_trim(e[-1])) {
+            e--;
+        }
+        if (b < e) {
+            struct fp_pat *pt = NULL;
+            if (*b == '-') {
+                for (b++; b < e && is_trim(*b); b++) {
+                }
+                if (b < e) {
+                    pt = &exc[nexc++];
+                }
+            } else {
+                pt = &inc[ninc++];
+            }
+            if (pt != NULL) {
+                pt->segs = segs + nsegs;
+                pt->n = split_pattern(b, e, pt->segs);
+                nsegs += pt->n;
+            }
+        }
+        b = next;
+    }
+    if (ninc > 0 || nexc > 0) {
+        const char *path[4];
+        path[0] = "errors";
+        f->top = leaf_kept(inc, ninc, exc, nexc, path, 1) ? SINK_TOP_ERRORS : 0;
+        path[0] = "took";
+        f->top |= leaf_kept(inc, ninc, exc, nexc, path, 1) ? SINK_TOP_TOOK : 0;
+        int full = f->top == (SINK_TOP_ERRORS | SINK_TOP_TOOK);
+        path[0] = "items";
+        for (int a = 0; a < 4; a++) {
+            path[1] = action_names[a];
+            f->item[a] = 0;
+            for (int l = 0; l < SL_COUNT; l++) {
+                path[2] = leaf_path[l][0];
+                path[3] = leaf_path[l][1];
+                if (leaf_kept(inc, ninc, exc, nexc, path, path[3] != NULL ? 4 : 3)) {
+                    f->item[a] |= SL_BIT(l);
+                }
+            }
+            full = full && f->item[a] == ALL_LEAVES;
+        }
+        f->full = full;
+    }
+    free(buf);
+    free(segs);
+    free(inc);
+    free(exc);
+    return 0;
 }
 
 static int bad_request(struct sink_buf *out, const char *type, const char *reason, uint64_t line)
@@ -457,11 +862,11 @@ struct scan {
     const char *end;
     const char *def; /* default index from the URL, may be NULL */
     size_t def_len;
-    int want_items;
+    const struct sink_filter *filter;
     int64_t now_ns;
     struct sink_buf *out;
     size_t start_len; /* out->len before the request, to roll back on 400 */
-    uint64_t line_no, docs, actions;
+    uint64_t line_no, docs, actions, items;
     int failed;
 };
 
@@ -515,18 +920,24 @@ static int scan_action(struct scan *sc, const char **pp, const char *nl)
     }
     *pp = p;
     sc->actions++;
-    if (sc->want_items) {
+    if (ix->invalid) {
+        sc->failed++;
+    }
+    uint32_t mask = sc->filter->item[a];
+    if (mask != 0) {
         if (sink_buf_reserve(sc->out, ITEM_MAX + id_len) != 0) {
             return -1;
         }
-        char *w = sc->out->data + sc->out->len;
-        if (sc->actions > 1) {
+        char *w0 = sc->out->data + sc->out->len;
+        char *w = w0;
+        if (sc->items > 0) {
             *w++ = ',';
         }
-        w = write_item(sc->s, w, a, ix, id, id_len, &sc->failed);
-        sc->out->len = (size_t)(w - sc->out->data);
-    } else if (ix->invalid) {
-        sc->failed++;
+        char *we = write_item(sc->s, w, a, ix, id, id_len, mask);
+        if (we != w) {
+            sc->items++;
+            sc->out->len += (size_t)(we - w0);
+        }
     }
     if ((a == A_INDEX || a == A_CREATE) && !ix->invalid) {
         if (ix->pending++ == 0) {
@@ -538,12 +949,11 @@ static int scan_action(struct scan *sc, const char **pp, const char *nl)
 }
 
 int sink_bulk_handle(struct sink_state *s, const char *body, size_t len, const char *default_index,
-                     size_t default_len, int want_items, int64_t now_ns, struct sink_buf *out,
-                     int *errors_out)
+                     size_t default_len, const struct sink_filter *f, int64_t now_ns,
+                     struct sink_buf *out, int *errors_out, uint64_t *items_out)
 {
     struct scan sc = {.s = s, .end = body + len, .def = default_index, .def_len = default_len,
-                      .want_items = want_items, .now_ns = now_ns, .out = out,
-                      .start_len = out->len};
+                      .filter = f, .now_ns = now_ns, .out = out, .start_len = out->len};
     if (len == 0) {
         return bad_request(out, "action_request_validation_exception",
                            "Validation Failed: 1: no requests added;", 0);
@@ -566,11 +976,17 @@ int sink_bulk_handle(struct sink_state *s, const char *body, size_t len, const c
             return rc;
         }
     }
+    if (sc.actions == 0) {
+        /* Only blank lines: nothing was added (BulkRequest.validate). */
+        return bad_request(out, "action_request_validation_exception",
+                           "Validation Failed: 1: no requests added;", 0);
+    }
     commit_pending(s, 1);
     s->st.docs += sc.docs;
     s->st.actions += sc.actions;
     s->st.item_errors += (uint64_t)sc.failed;
     *errors_out = sc.failed > 0;
+    *items_out = sc.items;
     return 200;
 }
 

@@ -38,7 +38,7 @@ struct sink_index {
     size_t len;
     uint64_t docs;
     uint64_t pending; /* docs of the request being scanned, added once it is accepted */
-    int invalid; /* the name breaks ES index naming rules: items fail with 400 */
+    int invalid; /* nonzero: why the name breaks ES index naming rules; items fail with 400 */
 };
 
 struct sink_stats {
@@ -73,21 +73,64 @@ struct sink_state {
     char next_id[20]; /* the next generated _id, incremented in place */
 };
 
+/* What `filter_path` keeps of a bulk answer. Elasticsearch filters its
+ * generated JSON with a streaming path filter (FilterPathBasedFilter); the
+ * bulk answer has a fixed shape, so the filter is evaluated once per request
+ * against each leaf of that shape and the writer emits only the kept
+ * leaves, in ES's order. An object or array is written only when something
+ * inside it is kept; the root object always is. Error answers (HTTP 4xx/5xx)
+ * are never filtered, as in ES (AbstractRestChannel.newErrorBuilder). */
+enum sink_leaf {
+    SL_INDEX,          /* items.<action>._index */
+    SL_ID,             /* items.<action>._id */
+    SL_VERSION,        /* success only: _version, result, _shards.*, _seq_no, _primary_term */
+    SL_RESULT,
+    SL_SH_TOTAL,
+    SL_SH_SUCCESSFUL,
+    SL_SH_FAILED,
+    SL_SEQ_NO,
+    SL_PRIMARY_TERM,
+    SL_STATUS,         /* items.<action>.status */
+    SL_ERR_TYPE,       /* failure only: error.type, error.reason, error.index_uuid, error.index */
+    SL_ERR_REASON,
+    SL_ERR_INDEX_UUID,
+    SL_ERR_INDEX,
+    SL_COUNT
+};
+#define SL_BIT(l) (1u << (l))
+#define SINK_TOP_ERRORS 1u
+#define SINK_TOP_TOOK 2u
+
+struct sink_filter {
+    int full;          /* no filter_path (or one that keeps everything): the whole answer */
+    unsigned top;      /* SINK_TOP_* kept */
+    uint32_t item[4];  /* per action (index, create, update, delete): SL_BIT()s kept */
+};
+
+/* The unfiltered answer. */
+void sink_filter_full(struct sink_filter *f);
+/* Evaluates a filter_path value (as in the query string: percent-encoded,
+ * comma list, `*` and `**` wildcards, `-` prefix to exclude). Returns 0, or
+ * -1 if memory is short (f is then the unfiltered answer). */
+int sink_filter_compile(struct sink_filter *f, const char *value, size_t len);
+
 /* Allocates the index table. Returns 0 or -1 (out of memory). */
 int sink_state_init(struct sink_state *s, int latency_on);
 /* Forgets all counts (POST /_sink/reset); keeps the allocations. */
 void sink_state_reset(struct sink_state *s);
 void sink_state_cleanup(struct sink_state *s);
 
-/* Handles one _bulk body (already decompressed). Appends the response body
- * to out, starting at out->len. default_index (may be NULL) is the <index>
- * of POST /<index>/_bulk. now_ns is CLOCK_REALTIME at request completion,
- * used for latency samples. want_items is zero when filter_path dropped the
- * items. Returns the HTTP status: 200, or 400 for a malformed request, in
- * which case out holds an ES error body instead. -1: out could not grow. */
+/* Handles one _bulk body (already decompressed). Appends the items of the
+ * response, as kept by filter f and comma separated, to out (starting at
+ * out->len); the caller wraps them. default_index (may be NULL) is the
+ * <index> of POST /<index>/_bulk. now_ns is CLOCK_REALTIME at request
+ * completion, used for latency samples. Sets *errors_out (some item failed)
+ * and *items_out (items written). Returns the HTTP status: 200, or 400 for a
+ * malformed request, in which case out holds an ES error body instead.
+ * -1: out could not grow. */
 int sink_bulk_handle(struct sink_state *s, const char *body, size_t len, const char *default_index,
-                     size_t default_len, int want_items, int64_t now_ns, struct sink_buf *out,
-                     int *errors_out);
+                     size_t default_len, const struct sink_filter *f, int64_t now_ns,
+                     struct sink_buf *out, int *errors_out, uint64_t *items_out);
 
 /* Appends the GET /_sink/stats JSON to out. Returns 0 or -1. */
 int sink_stats_json(const struct sink_state *s, int down, uint64_t connections,
