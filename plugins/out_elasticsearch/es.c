@@ -100,7 +100,7 @@ const struct sk_param_def es_params[] = {
      .offset = OFF(resurrect_after_ms), .desc = "How long a failed connection rests before a retry."},
     {.name = "reconnect_on_error", .type = SK_PARAM_BOOL, .def = "false",
      .offset = OFF(reconnect_on_error),
-     .desc = "Accepted; failed connections are never reused, healthy ones are kept."},
+     .desc = "After a failed request, the next one opens a new connection."},
     {.name = "sniffer_class_name", .type = SK_PARAM_STRING, .offset = OFF(sniffer_class_name),
      .desc = "Fluent::Plugin::ElasticsearchSimpleSniffer turns sniffing off; others are ignored."},
     /* Server version. */

@@ -233,6 +233,7 @@ struct es_ctx {
     struct es_job *jobs;
     struct es_job_mem spare;
     bool has_spare;
+    bool reconnect_next;       /* reconnect_on_error: a request failed */
     bool sniffing;
     size_t probes_in_flight;
 

@@ -368,6 +368,9 @@ static void job_send(struct es_job *job)
         job->http.timeout_ms = es->conf->request_timeout_ms;
         job->http.connect_timeout_ms = es->conf->request_timeout_ms;
         job->http.max_response = ES_BULK_RESPONSE_MAX;
+        /* reconnect_on_error: after a failure, as Fluentd drops its client. */
+        job->http.fresh_connect = es->conf->reconnect_on_error && es->reconnect_next;
+        es->reconnect_next = false;
         rc = sk_http_submit(es->http, &job->http, on_bulk, job);
     }
     if (rc < 0) {
@@ -800,6 +803,9 @@ static void on_bulk(const struct sk_http_response *res, void *arg)
         /* curl's words ("SSL certificate problem: ...", "Failed to connect
          * ...") say more than "input/output error". */
         snprintf(reason, sizeof(reason), "%s", res->err_text);
+    }
+    if (v != ES_HTTP_BULK) {
+        es->reconnect_next = true;
     }
     if (es->stopping) {
         owe_request(job);

@@ -137,14 +137,15 @@ int es_time_iso8601(const struct es_timeval *tv, int precision, char *out, size_
     *p++ = ':';
     p = put2(p, rem % 60);
     if (precision > 0) {
-        char digits[9];
+        static const uint32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                           10000, 1000, 100, 10, 1};
+        uint32_t frac = nsec / scale[precision]; /* only the digits shown */
 
-        for (int i = 8; i >= 0; i--) {
-            digits[i] = (char)('0' + nsec % 10);
-            nsec /= 10;
-        }
         *p++ = '.';
-        memcpy(p, digits, (size_t)precision);
+        for (int i = precision - 1; i >= 0; i--) {
+            p[i] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
         p += precision;
     }
     *p++ = tv->offset_sec < 0 ? '-' : '+';

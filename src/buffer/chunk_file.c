@@ -388,6 +388,12 @@ int sk_chunk_create(const struct sk_chunk_opts *opts, const char *pattern,
     if (rc == 0) {
         rc = meta_write(c);
     }
+    /* The meta's tag and keys are set here for good; its count and times
+     * are rebuilt from the data at recovery, so later rewrites need no
+     * fsync of their own. */
+    if (rc == 0 && opts->sync != SK_CHUNK_SYNC_NONE) {
+        rc = sk_fops_fsync(ops_of(c), c->meta_fd);
+    }
     if (rc == 0 && opts->sync != SK_CHUNK_SYNC_NONE) {
         rc = sync_dir(ops_of(c), c->path);
     }
@@ -482,10 +488,7 @@ int sk_chunk_commit(struct sk_chunk *c)
     }
     if (rc == 0) {
         c->meta.modified = now_sec(c->opts);
-        rc = meta_write(c);
-    }
-    if (rc == 0 && c->opts->sync != SK_CHUNK_SYNC_NONE) {
-        rc = sk_fops_fsync(ops, c->meta_fd);
+        rc = meta_write(c); /* no fsync: see sk_chunk_create */
     }
     return rc;
 }

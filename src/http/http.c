@@ -422,6 +422,9 @@ int sk_http_submit(struct sk_http *h, const struct sk_http_request *req, sk_http
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (req->fresh_connect) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    }
     if (req->timeout_ms > 0) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     }

@@ -48,6 +48,7 @@ struct sk_http_request {
     int64_t timeout_ms;      /* whole request; 0 = none */
     int64_t connect_timeout_ms;
     size_t max_response;     /* bytes kept of the body; more is an error */
+    bool fresh_connect;      /* a new connection, not one from the keep-alive cache */
 };
 
 struct sk_http_response {

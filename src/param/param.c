@@ -311,6 +311,37 @@ void sk_param_warn_unused(const struct sk_conf_section *sec, struct sk_diag *d)
     }
 }
 
+/*
+ * Appends s with the password of any URL in it ("http://user:pw@host",
+ * as in proxy or hosts) shown as xxxxxx: the dump is for sharing.
+ */
+static int append_masked(struct sk_buf *out, const char *s)
+{
+    int rc = 0;
+
+    while (rc == 0 && *s != '\0') {
+        const char *scheme = strstr(s, "://");
+        const char *user = scheme != NULL ? scheme + 3 : NULL;
+        size_t auth = user != NULL ? strcspn(user, "/?#,@ ") : 0;
+        const char *colon = user != NULL ? memchr(user, ':', auth) : NULL;
+
+        if (scheme == NULL) {
+            return sk_buf_append_str(out, s);
+        }
+        if (user[auth] != '@' || colon == NULL) { /* no password here: go on after it */
+            rc = sk_buf_append(out, s, (size_t)(user + auth - s));
+            s = user + auth;
+            continue;
+        }
+        rc = sk_buf_append(out, s, (size_t)(colon + 1 - s));
+        if (rc == 0) {
+            rc = sk_buf_append_str(out, "xxxxxx");
+        }
+        s = user + auth; /* from the '@' on */
+    }
+    return rc;
+}
+
 static int dump_value(const struct sk_param_def *def, const void *val, struct sk_buf *out)
 {
     const struct sk_strv *sv;
@@ -319,6 +350,7 @@ static int dump_value(const struct sk_param_def *def, const void *val, struct sk
 
     switch (def->type) {
     case SK_PARAM_STRING:
+        return append_masked(out, *(char *const *)val);
     case SK_PARAM_REGEXP:
         return sk_buf_append_str(out, *(char *const *)val);
     case SK_PARAM_INT:
@@ -339,7 +371,10 @@ static int dump_value(const struct sk_param_def *def, const void *val, struct sk
     case SK_PARAM_ARRAY:
         sv = val;
         for (size_t i = 0; i < sv->n && rc == 0; i++) {
-            rc = sk_buf_printf(out, "%s%s", i ? "," : "", sv->v[i]);
+            rc = i ? sk_buf_putc(out, ',') : 0;
+            if (rc == 0) {
+                rc = append_masked(out, sv->v[i]);
+            }
         }
         return rc;
     case SK_PARAM_HASH:

@@ -291,6 +291,27 @@ class Faults(unittest.TestCase):
         self.assertEqual(st.get(429), 3)
         self.assertEqual(st.get(500), 2)
 
+    # --- reconnect_on_error ------------------------------------------------------------
+
+    def bulk_after_failure_connections(self, extra):
+        """(connection of the failed _bulk, connection of the one after it)."""
+        self.start(extra=extra, faults=[{"path": "_bulk", "status": 500, "fail_next_n": 1}])
+        write_lines(self.log, 0, 50)
+        wait_count(self.es, 50)
+        bulks = self.es.requests(r"_bulk$")
+        failed = [i for i, r in enumerate(bulks) if r["status"] == 500]
+        self.assertEqual(len(failed), 1)
+        self.assertGreater(len(bulks), failed[0] + 1)
+        return bulks[failed[0]]["conn"], bulks[failed[0] + 1]["conn"]
+
+    def test_reconnect_on_error_opens_a_new_connection(self):
+        before, after = self.bulk_after_failure_connections("  reconnect_on_error true")
+        self.assertNotEqual(before, after)
+
+    def test_without_reconnect_on_error_the_connection_is_kept(self):
+        before, after = self.bulk_after_failure_connections("")
+        self.assertEqual(before, after)
+
     # --- lost answers ---------------------------------------------------------------------
 
     def test_dropped_answers_with_generated_ids_once(self):

@@ -148,6 +148,29 @@ static const struct error_case error_cases[] = {
     {"pattern /(unclosed/", "invalid value for parameter 'pattern'"},
 };
 
+/* URLs with credentials (proxy, hosts) are shown without their password. */
+static void test_dump_masks_url_passwords(void **state)
+{
+    struct fixture fx;
+    struct sk_conf_section *s = load(&fx, "<x>\n  host http://u:pw1@proxy:3128\n"
+                                          "  hosts https://a:pw2@es1:9200,http://es2:9200,"
+                                          "https://b@es3,http://c:pw3@es4/p?q=a:b@c\n</x>\n");
+    struct sk_buf dump;
+
+    (void)state;
+    assert_int_equal(sk_param_apply(demo_params, s, &fx.out, &fx.diag), 0);
+    sk_buf_init(&dump, 1 << 20);
+    assert_int_equal(sk_param_dump(demo_params, &fx.out, 0, &dump), 0);
+    assert_non_null(strstr(dump.data, "host http://u:xxxxxx@proxy:3128\n"));
+    assert_non_null(strstr(dump.data, "hosts https://a:xxxxxx@es1:9200,http://es2:9200,"
+                                      "https://b@es3,http://c:xxxxxx@es4/p?q=a:b@c\n"));
+    assert_null(strstr(dump.data, "pw1"));
+    assert_null(strstr(dump.data, "pw2"));
+    assert_null(strstr(dump.data, "pw3"));
+    sk_buf_cleanup(&dump);
+    done(&fx);
+}
+
 static void test_errors_name_file_line_section(void **state)
 {
     (void)state;
@@ -296,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_dump_masks_url_passwords),
         cmocka_unit_test(test_errors_name_file_line_section),
         cmocka_unit_test(test_td_agent_differences_warn),
         cmocka_unit_test(test_empty_value_means_default),
