@@ -1,6 +1,7 @@
 # Thin wrapper around CMake: the real build is CMakeLists.txt.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
@@ -40,10 +41,12 @@ fuzz: deps
 demo: deps build
 	python3 tests/demo/demo.py --skiff $(BUILD)/skiff
 
+# A Release build of its own, so `make test` keeps its debug build.
 bench: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS)
-	python3 bench/run.py --skiff $(BUILD)/skiff
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSKIFF_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target skiff skiff-bench-gen skiff-bench-sink \
+		skiff-bench-replay
+	python3 bench/run.py --skiff $(BENCH_BUILD)/skiff --bin-dir $(BENCH_BUILD)/bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
