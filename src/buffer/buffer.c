@@ -263,6 +263,17 @@ void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_e
         b->stats.chunks_flushed++;
         store_delete(b, c);
         forget(b, c);
+        {
+            /* The destination takes chunks again. Fluentd keeps one retry
+             * state per output and flushes its whole queue now; waiting out
+             * each chunk's own backoff would drain a backlog at the pace of
+             * retry_max_interval. (Each chunk keeps its attempt count.) */
+            for (struct chunk *q = b->queue.head; q != NULL; q = q->next) {
+                if (q->state == CHUNK_QUEUED && q->next_try_ms > now) {
+                    q->next_try_ms = now;
+                }
+            }
+        }
     } else if (r == SK_FLUSH_DROP) {
         c->state = CHUNK_QUEUED;
         give_up(b, c, "the output reported the chunk can never be delivered");
@@ -562,9 +573,8 @@ int sk_buffer_write(struct sk_buffer *b, const char *tag, const char *data, size
         if (b->queue.n > 0) {
             dispatch(b);
         }
-        if (!sk_timer_active(b->timer)) {
-            schedule(b);
-        }
+        /* Always: a new chunk may be due before a retry the timer waits for. */
+        schedule(b);
     }
     return rc;
 }

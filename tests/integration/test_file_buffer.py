@@ -108,6 +108,30 @@ class FileBuffer(unittest.TestCase):
         finally:
             self.assertEqual(s.stop(), 0)
 
+    def test_backlog_flushes_as_soon_as_the_destination_is_back(self):
+        """After an outage the queued chunks wait for their backoff (30 s
+        here) no longer once a flush succeeds: as with Fluentd's one retry
+        state per output, the whole queue goes at once."""
+        conf = CONFIG.replace("retry_wait 200ms", "retry_wait 1s").replace(
+            "retry_max_interval 1s", "retry_exponential_backoff_base 30")
+        s = Skiff(self.tmp.path, conf.format(log=self.log, dir=self.tmp.path, port=self.es.port,
+                                             genid="", idkey="")).start()
+        try:
+            self.es.set_faults({"path": "_bulk", "status": 503})
+            write_lines(self.log, 0, 1000)
+            # Every chunk refused twice: the next try is 30 s away.
+            wait_for(lambda: len(chunk_files(self.tmp.path)) >= 2, what="chunks on disk")
+            nchunks = len(chunk_files(self.tmp.path))
+            wait_for(lambda: len(self.es.requests(r"_bulk$")) >= 2 * nchunks,
+                     what="two refusals per chunk")
+            self.es.clear_faults()
+            write_lines(self.log, 1000, 1)  # a new chunk: flushed after flush_interval
+            seen = wait_for(lambda: (lambda d: d if len(d) == 1001 else None)(delivered(self.es)),
+                            timeout=15, what="backlog drained long before its backoff")
+            self.assertEqual(set(seen.values()), {1})
+        finally:
+            self.assertEqual(s.stop(), 0)
+
     def test_long_outage_under_steady_load(self):
         """A 60 s outage while lines keep arriving at 2,000/s: nothing lost,
         the backlog drains after. SKIFF_OUTAGE_S shortens it for debugging."""
