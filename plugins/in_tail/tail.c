@@ -1,20 +1,24 @@
 /*
  * in_tail: follows files like Fluentd's in_tail, with its parameters and
  * its pos_file format. This file holds the descriptor, the parameter
- * table, and the set of watched files; tail_file.c reads one file.
+ * table, the configuration checks and the timers; tail_watch.c keeps the
+ * set of followed files, tail_file.c reads one file, tail_rotate.c deals
+ * with rotation, tail_pos.c with the pos_file, tail_conv.c with encodings.
  */
-#include <glob.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "in_tail/tail.h"
+#include "in_tail/tail_conv.h"
 #include "loop/loop.h"
 #include "parser/parser_multiline.h"
 
 #define OFF(f) offsetof(struct tail_conf, f)
 #define TAIL_POLL_MS 1000
 #define TAIL_BLOCKED_RETRY_MS 200
+/* Fluentd's lowest read_bytes_limit_per_second (its read size): lower
+ * values are raised to it with a warning. */
+#define TAIL_RATE_MIN 8192
 
 static const struct sk_param_def tail_params[] = {
     {.name = "path", .type = SK_PARAM_ARRAY, .offset = OFF(path), .flags = SK_PARAM_REQUIRED,
@@ -37,7 +41,7 @@ static const struct sk_param_def tail_params[] = {
     {.name = "max_line_size", .type = SK_PARAM_SIZE, .def = "1m", .min = "1k", .max = "256m",
      .offset = OFF(max_line_size), .desc = "Longer lines go to the error stream."},
     {.name = "path_key", .type = SK_PARAM_STRING, .offset = OFF(path_key),
-     .desc = "Record key for the file path."},
+     .desc = "Record key for the file path (unmatched lines too)."},
     {.name = "emit_unmatched_lines", .type = SK_PARAM_BOOL, .def = "false",
      .offset = OFF(emit_unmatched_lines),
      .desc = "Route unparsable lines as {\"unmatched_line\": ...} with the normal tag."},
@@ -46,7 +50,8 @@ static const struct sk_param_def tail_params[] = {
     {.name = "enable_watch_timer", .type = SK_PARAM_BOOL, .def = "true",
      .offset = OFF(enable_watch_timer), .desc = "Also check files every second."},
     {.name = "follow_inodes", .type = SK_PARAM_BOOL, .def = "false",
-     .offset = OFF(follow_inodes), .flags = SK_PARAM_NOT_YET, .desc = "Key positions by inode."},
+     .offset = OFF(follow_inodes),
+     .desc = "Key pos_file entries by inode: rotated files the globs match are not read twice."},
     {.name = "skip_refresh_on_startup", .type = SK_PARAM_BOOL, .def = "false",
      .offset = OFF(skip_refresh_on_startup), .flags = SK_PARAM_IGNORED,
      .desc = "Accepted for compatibility."},
@@ -57,204 +62,31 @@ static const struct sk_param_def tail_params[] = {
      .offset = OFF(ignore_repeated_permission_error), .flags = SK_PARAM_IGNORED,
      .desc = "Accepted for compatibility."},
     {.name = "open_on_every_update", .type = SK_PARAM_BOOL, .def = "false",
-     .offset = OFF(open_on_every_update), .flags = SK_PARAM_NOT_YET,
-     .desc = "Reopen the file on every change."},
+     .offset = OFF(open_on_every_update),
+     .desc = "Open and close the file on every update instead of keeping it open."},
     {.name = "encoding", .type = SK_PARAM_STRING, .offset = OFF(encoding),
-     .flags = SK_PARAM_NOT_YET, .desc = "Encoding of the records."},
+     .desc = "Encoding of the records; with from_encoding, lines are converted to it."},
     {.name = "from_encoding", .type = SK_PARAM_STRING, .offset = OFF(from_encoding),
-     .flags = SK_PARAM_NOT_YET, .desc = "Encoding of the file."},
+     .desc = "Encoding of the file (needs encoding)."},
     {.name = "multiline_flush_interval", .type = SK_PARAM_TIME, .def = "0",
      .offset = OFF(multiline_flush_interval_ms),
      .desc = "Flush a pending multiline event after this idle time."},
     {.name = "pos_file_compaction_interval", .type = SK_PARAM_TIME, .def = "0",
-     .offset = OFF(pos_file_compaction_interval_ms), .flags = SK_PARAM_NOT_YET,
-     .desc = "Compact the pos_file periodically."},
-    {.name = "read_bytes_limit_per_second", .type = SK_PARAM_INT, .def = "-1",
-     .offset = OFF(read_bytes_limit_per_second), .flags = SK_PARAM_NOT_YET,
-     .desc = "Read rate cap per file."},
+     .offset = OFF(pos_file_compaction_interval_ms),
+     .desc = "Rewrite the pos_file this often without unwatched and duplicate lines."},
+    /* A size that may be -1: no table type holds both, tail_init parses it. */
+    {.name = "read_bytes_limit_per_second", .type = SK_PARAM_STRING, .def = "-1",
+     .offset = OFF(read_bytes_limit_per_second),
+     .desc = "Bytes read per second and file (a size, at least 8192; -1: no limit)."},
     SK_PARAM_END,
 };
-
-static bool excluded(const struct tail_conf *conf, const char *path)
-{
-    for (size_t i = 0; i < conf->exclude_path.n; i++) {
-        glob_t g;
-        bool hit = false;
-
-        if (glob(conf->exclude_path.v[i], GLOB_NOSORT, NULL, &g) == 0) {
-            for (size_t j = 0; j < g.gl_pathc && !hit; j++) {
-                hit = strcmp(g.gl_pathv[j], path) == 0;
-            }
-            globfree(&g);
-        }
-        if (hit) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static struct tail_file *find_live(struct tail *t, const char *path)
-{
-    for (struct tail_file *f = t->files; f != NULL; f = f->next) {
-        if (!f->rotated && strcmp(f->path, path) == 0) {
-            return f;
-        }
-    }
-    return NULL;
-}
-
-static void on_path_change(struct sk_fswatch *w, void *arg);
-
-static int watch_path(struct tail *t, const char *path)
-{
-    struct tail_watch *tw;
-
-    for (tw = t->watches; tw != NULL; tw = tw->next) {
-        if (strcmp(tw->path, path) == 0) {
-            return 0;
-        }
-    }
-    tw = sk_calloc(1, sizeof(*tw));
-    if (tw == NULL) {
-        return SK_ENOMEM;
-    }
-    tw->t = t;
-    tw->path = sk_strdup(path);
-    tw->w = tw->path != NULL ? sk_fswatch_create(sk_engine_loop(t->ins->engine), path, 0,
-                                                 on_path_change, tw)
-                             : NULL;
-    if (tw->w == NULL) {
-        sk_free(tw->path);
-        sk_free(tw);
-        return SK_ENOMEM;
-    }
-    tw->next = t->watches;
-    t->watches = tw;
-    return 0;
-}
-
-void tail_open_path(struct tail *t, const char *path, bool from_head)
-{
-    struct tail_file *f;
-
-    if (find_live(t, path) != NULL || excluded(t->conf, path)) {
-        return;
-    }
-    f = tail_file_open(t, path, from_head);
-    if (f == NULL) {
-        return;
-    }
-    f->next = t->files;
-    t->files = f;
-    if (t->conf->enable_stat_watcher && watch_path(t, path) < 0) {
-        sk_log(SK_LOG_WARN, "%s: cannot watch %s; relying on the 1 s timer", t->ins->id, path);
-    }
-    if (!t->blocked) {
-        (void)tail_file_read(f);
-    }
-}
-
-/* Everything that happens to a path: growth, truncation, rotation. */
-static void on_path_change(struct sk_fswatch *w, void *arg)
-{
-    struct tail_watch *tw = arg;
-    struct tail *t = tw->t;
-    bool rotated = false;
-
-    (void)w;
-    sk_log(SK_LOG_TRACE, "%s: change event for %s", t->ins->id, tw->path);
-    for (struct tail_file *f = t->files; f != NULL; f = f->next) {
-        if (strcmp(f->path, tw->path) != 0) {
-            continue;
-        }
-        if (!f->rotated) {
-            tail_file_check(f);
-            rotated = rotated || f->rotated;
-        }
-        if (!t->blocked) {
-            (void)tail_file_read(f);
-        }
-    }
-    if (rotated || find_live(t, tw->path) == NULL) {
-        /* The successor's first lines are new lines: read it from its head. */
-        tail_open_path(t, tw->path, true);
-    }
-}
-
-/* Expands the path globs; opens files that are new (from head when they
- * appeared after start: their first lines are new lines). */
-static void refresh(struct tail *t, bool at_start)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-
-    localtime_r(&now, &tm);
-    for (size_t i = 0; i < t->conf->path.n; i++) {
-        const char *pattern = t->conf->path.v[i];
-        char expanded[4096];
-        glob_t g;
-
-        /* strftime placeholders (/var/log/app.%Y%m%d.log), as Fluentd expands them;
-         * the format is the user's path, on purpose. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        if (strchr(pattern, '%') != NULL &&
-            strftime(expanded, sizeof(expanded), pattern, &tm) > 0) {
-            pattern = expanded;
-        }
-#pragma GCC diagnostic pop
-        if (glob(pattern, 0, NULL, &g) != 0) {
-            continue;
-        }
-        for (size_t j = 0; j < g.gl_pathc; j++) {
-            struct stat st;
-
-            if (t->conf->limit_recently_modified_ms > 0 && stat(g.gl_pathv[j], &st) == 0 &&
-                (int64_t)(now - st.st_mtime) * 1000 > t->conf->limit_recently_modified_ms) {
-                continue; /* not modified recently: not followed */
-            }
-            tail_open_path(t, g.gl_pathv[j], !at_start);
-        }
-        globfree(&g);
-    }
-}
 
 /* Multiline: the gathered block becomes an event now (idle, closing). */
 static void flush_block_now(struct tail_file *f)
 {
-    if (tail_file_flush_block(f) == 0) {
-        /* Emitted through the normal path: a read of zero new bytes flushes it. */
-        (void)tail_file_read(f);
-    }
-}
-
-/* Rotated files: read to the end, then close once rotate_wait passed. */
-static void reap_rotated(struct tail *t)
-{
-    int64_t now = sk_loop_now_ms(sk_engine_loop(t->ins->engine));
-    struct tail_file **link = &t->files;
-
-    while (*link != NULL) {
-        struct tail_file *f = *link;
-
-        if (f->rotated && !t->blocked) {
-            (void)tail_file_read(f);
-        }
-        if (f->rotated && now >= f->rotated_deadline_ms && !t->blocked) {
-            flush_block_now(f);
-            if (f->pending.len > 0) {
-                sk_log(SK_LOG_WARN, "%s: %s ended without a newline; last %zu bytes kept as a line",
-                       t->ins->id, f->path, f->pending.len);
-                if (sk_buf_putc(&f->pending, '\n') == 0) {
-                    (void)tail_file_read(f);
-                }
-            }
-            *link = f->next;
-            tail_file_close(f);
-            continue;
-        }
-        link = &f->next;
+    /* SK_EFULL leaves the block unacknowledged: it is read again later. */
+    if (f->block.len > 0 && !f->t->blocked && tail_file_flush_block(f) < 0) {
+        sk_log(SK_LOG_DEBUG, "%s: %s: multiline block held back", f->t->ins->id, f->path);
     }
 }
 
@@ -263,12 +95,13 @@ static void on_refresh(struct sk_timer *timer, void *arg)
     struct tail *t = arg;
 
     (void)timer;
-    refresh(t, false);
+    tail_refresh(t, false);
 }
 
 static void on_poll(struct sk_timer *timer, void *arg)
 {
     struct tail *t = arg;
+    int64_t now = sk_loop_now_ms(sk_engine_loop(t->ins->engine));
     bool any_rotated = false;
 
     t->blocked = false;
@@ -276,22 +109,160 @@ static void on_poll(struct sk_timer *timer, void *arg)
         tail_file_check(f);
         any_rotated = any_rotated || f->rotated;
         (void)tail_file_read(f);
-        if (f->block.len > 0 && t->conf->multiline_flush_interval_ms > 0 &&
-            sk_loop_now_ms(sk_engine_loop(t->ins->engine)) - f->block_ms >=
-                t->conf->multiline_flush_interval_ms) {
+        if (t->conf->multiline_flush_interval_ms > 0 &&
+            now - f->block_ms >= t->conf->multiline_flush_interval_ms) {
             flush_block_now(f);
         }
     }
-    reap_rotated(t);
-    if (any_rotated) {
-        refresh(t, false); /* the successor of a rotated file */
+    if (tail_reap_rotated(t) || any_rotated) {
+        tail_refresh(t, false); /* a rotated file's successor, or its new name */
     }
     sk_timer_start(timer, t->blocked ? TAIL_BLOCKED_RETRY_MS : TAIL_POLL_MS, 0);
+}
+
+void tail_throttle_arm(struct tail *t, int64_t until_ms)
+{
+    int64_t now = sk_loop_now_ms(sk_engine_loop(t->ins->engine));
+
+    if (t->throttle_timer == NULL || (t->throttle_due_ms != 0 && t->throttle_due_ms <= until_ms)) {
+        return;
+    }
+    t->throttle_due_ms = until_ms;
+    sk_timer_start(t->throttle_timer, until_ms > now ? until_ms - now : 0, 0);
+}
+
+/* The rate limit's second is over for some files: read them on. */
+static void on_throttle(struct sk_timer *timer, void *arg)
+{
+    struct tail *t = arg;
+
+    (void)timer;
+    t->throttle_due_ms = 0;
+    for (struct tail_file *f = t->files; f != NULL && !t->blocked; f = f->next) {
+        if (f->throttled_until_ms != 0) {
+            (void)tail_file_read(f);
+        }
+    }
+}
+
+static void on_compact(struct sk_timer *timer, void *arg)
+{
+    struct tail *t = arg;
+    size_t stale = t->pos.stale;
+    int rc;
+
+    (void)timer;
+    if (stale == 0) {
+        return; /* every line is an entry's: the rewrite would change nothing */
+    }
+    rc = tail_pos_compact(&t->pos);
+    if (rc < 0) {
+        sk_log(SK_LOG_ERROR, "%s: cannot compact pos_file %s: %s", t->ins->id, t->pos.path,
+               sk_strerror(rc));
+        return;
+    }
+    sk_log(SK_LOG_INFO, "%s: compacted pos_file %s (%zu stale lines dropped)", t->ins->id,
+           t->pos.path, stale);
+}
+
+/* A configuration problem at the line of parameter `name`. */
+static void conf_diag(struct sk_instance *ins, struct sk_diag *d, enum sk_diag_level level,
+                      const char *name, const char *fmt, ...) SK_PRINTF(5, 6);
+
+static void conf_diag(struct sk_instance *ins, struct sk_diag *d, enum sk_diag_level level,
+                      const char *name, const char *fmt, ...)
+{
+    const struct sk_conf_param *p = sk_conf_find(ins->section, name);
+    char where[256];
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sk_diag_add(d, level, p != NULL ? p->file : ins->section->file,
+                p != NULL ? p->line : ins->section->line,
+                sk_instance_where(ins, where, sizeof(where)), "%s", msg);
+}
+
+static bool check_encoding(struct sk_instance *ins, struct sk_diag *d, const char *name,
+                           const char *value)
+{
+    if (value == NULL || tail_conv_known(value)) {
+        return true;
+    }
+    conf_diag(ins, d, SK_DIAG_ERROR, name,
+              "invalid value for parameter '%s': '%s' (unknown encoding name; expected one "
+              "iconv knows, e.g. UTF-8, Shift_JIS, EUC-JP, ISO-8859-1, UTF-16LE)", name, value);
+    return false;
+}
+
+/* encoding / from_encoding, as Fluentd's configure_encoding checks them. */
+static int setup_encoding(struct sk_instance *ins, struct tail *t, struct sk_diag *d)
+{
+    const struct tail_conf *conf = t->conf;
+
+    t->eol = "\n";
+    t->eol_len = 1;
+    if (conf->encoding == NULL && conf->from_encoding != NULL) {
+        conf_diag(ins, d, SK_DIAG_ERROR, "from_encoding",
+                  "'from_encoding' parameter must be specified with 'encoding' parameter");
+        return SK_ECONFIG;
+    }
+    if (!check_encoding(ins, d, "encoding", conf->encoding) ||
+        !check_encoding(ins, d, "from_encoding", conf->from_encoding)) {
+        return SK_ECONFIG;
+    }
+    if (conf->from_encoding == NULL) {
+        return 0; /* `encoding` alone only labels the bytes (Ruby's force_encoding) */
+    }
+    if (tail_conv_same(conf->encoding, conf->from_encoding)) {
+        conf_diag(ins, d, SK_DIAG_WARN, "from_encoding",
+                  "'encoding' and 'from_encoding' are same encoding. No effect");
+        return 0;
+    }
+    if (tail_conv_create(conf->encoding, conf->from_encoding,
+                         conf->max_line_size + TAIL_READ_SIZE, &t->conv) < 0) {
+        conf_diag(ins, d, SK_DIAG_ERROR, "from_encoding", "cannot convert from '%s' to '%s'",
+                  conf->from_encoding, conf->encoding);
+        return SK_ECONFIG;
+    }
+    t->eol = tail_conv_eol(t->conv, &t->eol_len);
+    return 0;
+}
+
+/* read_bytes_limit_per_second: a size as Fluentd reads it ("64k"), or a
+ * negative number for no limit. */
+static int setup_rate_limit(struct sk_instance *ins, struct tail *t, struct sk_diag *d)
+{
+    const char *text = t->conf->read_bytes_limit_per_second;
+    uint64_t size;
+    int64_t neg;
+
+    t->rate_limit = -1;
+    if (sk_param_parse_int(text, &neg) == 0 && neg < 0) {
+        return 0;
+    }
+    if (sk_param_parse_size(text, &size) < 0 || size > INT64_MAX) {
+        conf_diag(ins, d, SK_DIAG_ERROR, "read_bytes_limit_per_second",
+                  "invalid value for parameter 'read_bytes_limit_per_second': '%s' (expected a "
+                  "size such as 8192, 64k or 1m, or -1 for no limit)", text);
+        return SK_ECONFIG;
+    }
+    if (size < TAIL_RATE_MIN) {
+        conf_diag(ins, d, SK_DIAG_WARN, "read_bytes_limit_per_second",
+                  "read_bytes_limit_per_second %s is less than %d: using %d", text,
+                  TAIL_RATE_MIN, TAIL_RATE_MIN);
+        size = TAIL_RATE_MIN;
+    }
+    t->rate_limit = (int64_t)size;
+    return 0;
 }
 
 static int tail_init(struct sk_instance *ins, struct sk_diag *d)
 {
     struct tail *t = sk_calloc(1, sizeof(*t));
+    int rc;
 
     if (t == NULL) {
         return SK_ENOMEM;
@@ -303,6 +274,18 @@ static int tail_init(struct sk_instance *ins, struct sk_diag *d)
     t->unmatched_log = (struct sk_log_limit)SK_LOG_LIMIT_INIT(10000, 5);
     sk_evbuf_init(&t->events, 64u << 20);
     sk_evbuf_init(&t->errors, 64u << 20);
+    if (t->conf->follow_inodes && t->conf->pos_file == NULL) {
+        conf_diag(ins, d, SK_DIAG_ERROR, "follow_inodes",
+                  "Can't follow inodes without pos_file configuration parameter");
+        return SK_ECONFIG;
+    }
+    rc = setup_encoding(ins, t, d);
+    if (rc == 0) {
+        rc = setup_rate_limit(ins, t, d);
+    }
+    if (rc < 0) {
+        return rc;
+    }
     t->parser = sk_parser_create(ins, NULL, d);
     if (t->parser == NULL) {
         return SK_ECONFIG;
@@ -312,14 +295,29 @@ static int tail_init(struct sk_instance *ins, struct sk_diag *d)
     return 0;
 }
 
+static int create_timers(struct tail *t)
+{
+    struct sk_loop *loop = sk_engine_loop(t->ins->engine);
+
+    t->refresh_timer = sk_timer_create(loop, on_refresh, t);
+    t->poll_timer = sk_timer_create(loop, on_poll, t);
+    t->throttle_timer = sk_timer_create(loop, on_throttle, t);
+    t->compact_timer = sk_timer_create(loop, on_compact, t);
+    if (t->refresh_timer == NULL || t->poll_timer == NULL || t->throttle_timer == NULL ||
+        t->compact_timer == NULL) {
+        return SK_ENOMEM;
+    }
+    return 0;
+}
+
 static int tail_start(struct sk_instance *ins)
 {
     struct tail *t = ins->ctx;
-    struct sk_loop *loop = sk_engine_loop(ins->engine);
+    int64_t compact_ms = t->conf->pos_file_compaction_interval_ms;
     int rc;
 
     if (t->conf->pos_file != NULL) {
-        rc = tail_pos_open(&t->pos, t->conf->pos_file);
+        rc = tail_pos_open(&t->pos, t->conf->pos_file, t->conf->follow_inodes);
         if (rc < 0) {
             sk_log(SK_LOG_ERROR, "%s: cannot open pos_file %s: %s", ins->id, t->conf->pos_file,
                    sk_strerror(rc));
@@ -327,14 +325,19 @@ static int tail_start(struct sk_instance *ins)
         }
         t->has_pos = true;
     }
-    t->refresh_timer = sk_timer_create(loop, on_refresh, t);
-    t->poll_timer = sk_timer_create(loop, on_poll, t);
-    if (t->refresh_timer == NULL || t->poll_timer == NULL) {
-        return SK_ENOMEM;
+    rc = create_timers(t);
+    if (rc < 0) {
+        return rc;
     }
-    refresh(t, true);
+    tail_refresh(t, true);
+    if (t->has_pos && t->pos.stale > 0 && tail_pos_compact(&t->pos) < 0) {
+        sk_log(SK_LOG_WARN, "%s: cannot compact pos_file %s", ins->id, t->pos.path);
+    }
     sk_timer_start(t->refresh_timer, t->conf->refresh_interval_ms, t->conf->refresh_interval_ms);
     sk_timer_start(t->poll_timer, t->blocked ? TAIL_BLOCKED_RETRY_MS : TAIL_POLL_MS, 0);
+    if (t->has_pos && compact_ms > 0) {
+        sk_timer_start(t->compact_timer, compact_ms, compact_ms);
+    }
     return 0;
 }
 
@@ -344,15 +347,10 @@ static void tail_stop(struct sk_instance *ins)
 
     sk_timer_destroy(t->refresh_timer);
     sk_timer_destroy(t->poll_timer);
-    t->refresh_timer = t->poll_timer = NULL;
-    while (t->watches != NULL) {
-        struct tail_watch *tw = t->watches;
-
-        t->watches = tw->next;
-        sk_fswatch_destroy(tw->w);
-        sk_free(tw->path);
-        sk_free(tw);
-    }
+    sk_timer_destroy(t->throttle_timer);
+    sk_timer_destroy(t->compact_timer);
+    t->refresh_timer = t->poll_timer = t->throttle_timer = t->compact_timer = NULL;
+    tail_watches_destroy(t);
     while (t->files != NULL) {
         struct tail_file *f = t->files;
 
@@ -377,6 +375,7 @@ static void tail_destroy(struct sk_instance *ins)
     if (t->has_pos) {
         tail_pos_close(&t->pos);
     }
+    tail_conv_destroy(t->conv);
     sk_evbuf_cleanup(&t->events);
     sk_evbuf_cleanup(&t->errors);
     sk_free(t);
