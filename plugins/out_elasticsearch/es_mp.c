@@ -327,34 +327,22 @@ int es_mp_time(const struct es_mp_val *v, struct sk_time *t)
 
 int es_mp_next_event(struct es_mp_cur *c, struct es_mp_event *ev)
 {
-    struct es_mp_cur cur = *c;
     struct es_mp_cur whole = *c;
-    struct es_mp_val v;
-    const char *rec;
+    int head;
 
-    if (cur.p >= cur.end) {
+    if (c->p >= c->end) {
         return 0;
     }
-    ev->start = cur.p;
     if (es_mp_skip(&whole) < 0) {
         return SK_EPARSE;
     }
+    head = es_mp_event_head(c, ev);
     ev->len = (size_t)(whole.p - ev->start);
-    if (es_mp_read(&cur, &v) < 0 || v.type != ES_MP_ARRAY || v.n != 2 ||
-        es_mp_read(&cur, &v) < 0 || es_mp_time(&v, &ev->time) < 0) {
-        *c = whole;
-        return 2;
+    if (head == 1) {
+        ev->record_len = (size_t)(whole.p - ev->record);
     }
-    rec = cur.p;
-    if (es_mp_read(&cur, &v) < 0 || v.type != ES_MP_MAP) {
-        *c = whole;
-        return 2;
-    }
-    ev->npairs = v.n;
-    ev->record = rec;
-    ev->record_len = (size_t)(whole.p - rec);
     *c = whole;
-    return 1;
+    return head == 1 ? 1 : 2;
 }
 
 int es_mp_event_head(const struct es_mp_cur *c, struct es_mp_event *ev)

@@ -263,15 +263,13 @@ void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_e
         b->stats.chunks_flushed++;
         store_delete(b, c);
         forget(b, c);
-        {
-            /* The destination takes chunks again. Fluentd keeps one retry
-             * state per output and flushes its whole queue now; waiting out
-             * each chunk's own backoff would drain a backlog at the pace of
-             * retry_max_interval. (Each chunk keeps its attempt count.) */
-            for (struct chunk *q = b->queue.head; q != NULL; q = q->next) {
-                if (q->state == CHUNK_QUEUED && q->next_try_ms > now) {
-                    q->next_try_ms = now;
-                }
+        /* The destination takes chunks again. Fluentd keeps one retry state
+         * per output and flushes its whole queue now; waiting out each
+         * chunk's own backoff would drain a backlog at the pace of
+         * retry_max_interval. (Each chunk keeps its attempt count.) */
+        for (struct chunk *q = b->queue.head; q != NULL; q = q->next) {
+            if (q->state == CHUNK_QUEUED && q->next_try_ms > now) {
+                q->next_try_ms = now;
             }
         }
     } else if (r == SK_FLUSH_DROP) {
