@@ -335,7 +335,7 @@ def finish_run(sink, skiff, expected, stats, snap, total):
          "events_per_cpu_s": total / snap["cpu_s"] if snap["cpu_s"] > 0 else None,
          "peak_rss_mib": max(snap["peak_rss_kib"], skiff.hwm_kib) / 1024,
          # rchar: bytes through read()/pread()/readv(): the log plus chunk
-         # files read back. Socket recv() (what libcurl uses) is not in it,
+         # files read back. Socket recv() (what the HTTP client uses) is not in it,
          # nor are chunk pages skiff reads through mmap.
          "bytes_read": snap["rchar"], "bytes_written": snap["wchar"],
          "http_response_bytes": final.get("resp_bytes"),

@@ -4,7 +4,7 @@
 # does nothing (no apt-get update), so `make test` stays fast on a warm machine.
 set -euo pipefail
 
-BUILD_PKGS="build-essential cmake pkg-config libev-dev libcurl4-openssl-dev libmsgpack-dev
+BUILD_PKGS="build-essential cmake pkg-config libev-dev libmsgpack-dev
   libssl-dev libpcre2-dev zlib1g-dev libcmocka-dev"
 TEST_PKGS="nginx-light logrotate tinyproxy python3 valgrind clang curl openssl procps"
 

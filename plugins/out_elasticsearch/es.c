@@ -249,7 +249,7 @@ const struct sk_param_def es_params[] = {
     {.name = "with_transporter_log", .type = SK_PARAM_BOOL, .flags = SK_PARAM_IGNORED, .offset = OFF(ign_with_transporter_log),
      .desc = "Ruby transport logging."},
     {.name = "http_backend", .type = SK_PARAM_STRING, .flags = SK_PARAM_IGNORED, .offset = OFF(ign_http_backend),
-     .desc = "Ruby HTTP backend (skiff uses libcurl)."},
+     .desc = "Ruby HTTP backend (skiff has its own HTTP client)."},
     {.name = "http_backend_excon_nonblock", .type = SK_PARAM_BOOL, .flags = SK_PARAM_IGNORED, .offset = OFF(ign_http_backend_excon_nonblock),
      .desc = "Ruby HTTP backend option."},
     {.name = "prefer_oj_serializer", .type = SK_PARAM_BOOL, .flags = SK_PARAM_IGNORED, .offset = OFF(ign_prefer_oj_serializer),

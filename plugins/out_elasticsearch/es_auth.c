@@ -276,7 +276,7 @@ bool es_auth_ready(const struct es_ctx *es)
 
 /* --- signing ---------------------------------------------------------------------- */
 
-/* Splits `url` into the Host value (default port dropped, as curl sends
+/* Splits `url` into the Host value (default port dropped, as sk_http sends
  * it), and NUL-terminated path and query in a->scratch. */
 static int split_url(struct es_auth *a, const char *url, const char **path, const char **query)
 {
@@ -368,7 +368,7 @@ int es_auth_sign(struct es_ctx *es, const char *method, const char *url, const v
         return SK_ETOOBIG;
     }
     if (!has_host) {
-        /* Sent explicitly so that curl and a forwarding proxy keep exactly
+        /* Sent explicitly so that sk_http and a forwarding proxy keep exactly
          * the value signed (es-api.md §12.2). */
         sh[k].name = "Host";
         sh[k++].value = a->host;

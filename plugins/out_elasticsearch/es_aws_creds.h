@@ -90,7 +90,7 @@ struct es_aws_creds_conf {
 
     /* Not in the table: set by the caller before es_aws_creds_create. */
     const char *sts_proxy;             /* borrowed; NULL: environment, "": none */
-    const struct sk_http_tls *sts_tls; /* borrowed; NULL: curl defaults (verify) */
+    const struct sk_http_tls *sts_tls; /* borrowed; NULL: system CA store, verified */
 };
 
 /* The parameter table of <endpoint> (NULL-terminated), for

@@ -13,7 +13,7 @@
  *
  * Instance metadata and container endpoints are local to the host: no
  * proxy. STS goes through conf.sts_proxy. Answers are capped at
- * ES_AWS_ANSWER_MAX; what reaches the log is status codes, curl's words
+ * ES_AWS_ANSWER_MAX; what reaches the log is status codes, the HTTP client's words
  * and AWS error codes/messages, never a body that could hold a secret.
  */
 #include "out_elasticsearch/es_aws_creds_int.h"
@@ -35,7 +35,7 @@
 
 struct es_aws_op {
     struct es_aws_creds *p; /* NULL once the provider is gone */
-    struct sk_buf body;     /* the request body: curl sends it from here */
+    struct sk_buf body;     /* the request body: sk_http sends it from here */
 };
 
 static void next_role(struct es_aws_creds *p);

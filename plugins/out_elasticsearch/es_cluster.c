@@ -169,7 +169,7 @@ static void on_version(const struct sk_http_response *res, void *arg)
     v = es_response_http(res->status, res->err, res->body.data, res->body.len, reason,
                          sizeof(reason));
     if (res->status == 0 && res->err_text != NULL) {
-        snprintf(reason, sizeof(reason), "%s", res->err_text); /* curl's own words */
+        snprintf(reason, sizeof(reason), "%s", res->err_text); /* the client's words */
     }
     if (es->stopping) {
         es->version_state = ES_VERSION_UNKNOWN;

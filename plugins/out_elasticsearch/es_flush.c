@@ -800,8 +800,8 @@ static void on_bulk(const struct sk_http_response *res, void *arg)
     v = es_response_http(res->status, res->err, res->body.data, res->body.len, reason,
                          sizeof(reason));
     if (res->status == 0 && res->err_text != NULL) {
-        /* curl's words ("SSL certificate problem: ...", "Failed to connect
-         * ...") say more than "input/output error". */
+        /* The client's words ("TLS certificate verification failed: ...",
+         * "failed to connect ...") say more than "input/output error". */
         snprintf(reason, sizeof(reason), "%s", res->err_text);
     }
     if (v != ES_HTTP_BULK) {

@@ -9,9 +9,10 @@
 #include "util/err.h"
 
 /*
- * Asynchronous HTTP/1.1 client on the event loop: libcurl multi driven by
- * libev (socket action), keep-alive connections reused across requests,
- * several requests in flight. No call blocks the loop.
+ * Asynchronous HTTP/1.1 client on the event loop (skiff's own, no libcurl):
+ * http and https, proxies (CONNECT for https), basic auth, keep-alive
+ * connections reused across requests, several requests in flight, names
+ * resolved off the loop. No call blocks the loop.
  *
  * A request is described by struct sk_http_request (borrowed until the
  * completion callback), and completes exactly once through its callback,
@@ -54,7 +55,7 @@ struct sk_http_request {
 struct sk_http_response {
     int status;              /* HTTP status; 0 when no response (see err) */
     int err;                 /* 0, or SK_ETIMEOUT / SK_EIO (connect, reset) / SK_ETOOBIG */
-    const char *err_text;    /* curl's words for err, or NULL */
+    const char *err_text;    /* what went wrong, for the log; NULL if err is 0 */
     struct sk_buf body;      /* owned by the client; valid during the callback */
     const char *retry_after; /* Retry-After header value or NULL (valid during callback) */
     const char *content_type;

@@ -114,7 +114,7 @@ class Pool(unittest.TestCase):
         wait_for(lambda: "connection http://127.0.0.1:%d is dead" % hung.port in s.log(),
                  timeout=30, what="the hanging node declared dead")
         self.wait_total(900)
-        self.assertRegex(s.log(), r"is dead \(Operation timed out after \d+ milliseconds")
+        self.assertRegex(s.log(), r"is dead \(operation timed out after \d+ ms")
         before = len(hung.docs("es-log-*"))
         hung.clear_faults()
         total = 900

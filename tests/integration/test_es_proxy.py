@@ -311,7 +311,8 @@ class BehindProxy(unittest.TestCase):
         self.assertGreaterEqual(len(self.es.requests(r"^/_nodes/http$")), 2)
         wait_for(lambda: "http://127.0.0.254:1 left the pool" in s.log(), timeout=30,
                  what="the unreachable node dropped after its probe")
-        self.assertRegex(s.log(), r"127\.0\.0\.254:1 left the pool \(probe: Failed to connect")
+        self.assertRegex(s.log(), r"127\.0\.0\.254:1 left the pool "
+                                  r"\(probe: failed to connect to 127\.0\.0\.254 port 1")
 
     def test_http_proxy_environment(self):
         """HTTP_PROXY (upper case, as in systemd units) and http_proxy are used

@@ -125,7 +125,7 @@ class Tls(unittest.TestCase):
         self.double()
         self.refused_then_fixed(
             "  ssl_verify true\n  ca_file %s" % self.cert("other-ca.pem"),
-            r"SSL certificate problem: unable to get local issuer certificate",
+            r"TLS certificate verification failed: unable to get local issuer certificate",
             "  ssl_verify true\n  ca_file %s" % self.cert("ca.pem"))
 
     def test_system_store_does_not_trust_test_ca(self):
@@ -133,7 +133,7 @@ class Tls(unittest.TestCase):
         self.double()
         self.refused_then_fixed(
             "  ssl_verify true",
-            r"SSL certificate problem: unable to get local issuer certificate",
+            r"TLS certificate verification failed: unable to get local issuer certificate",
             "  ssl_verify true\n  ca_file %s" % self.cert("ca.pem"))
 
     def test_wrong_host_name_fails_cleanly(self):
@@ -141,7 +141,7 @@ class Tls(unittest.TestCase):
         self.double(server="wronghost")
         self.refused_then_fixed(
             "  ssl_verify true\n  ca_file %s" % self.cert("ca.pem"),
-            r"SSL: no alternative certificate subject name matches target host name '127.0.0.1'",
+            r"TLS certificate verification failed: the certificate is not for 127.0.0.1",
             "  ssl_verify false")
 
     def test_localhost_name_verified(self):
