@@ -80,14 +80,16 @@ static void conn_fail(struct http_conn *c, int err, const char *text)
     struct http_req *r = c->req;
     bool may_retry = c->reused && !c->got_response_bytes;
     struct sk_http *h = c->h;
+    char why[sizeof(c->err)];
 
+    snprintf(why, sizeof(why), "%s", text); /* text may be c->err, freed below */
     if (r != NULL) {
         r->conn = NULL;
         c->req = NULL;
     }
     http_conn_close(c);
     if (r != NULL) {
-        http_req_failed(r, may_retry, err, text);
+        http_req_failed(r, may_retry, err, why);
     }
     http_service_queue(h);
 }
