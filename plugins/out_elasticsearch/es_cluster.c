@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_url.h"
 #include "loop/loop.h"
 #include "out_elasticsearch/es_auth.h"
 #include "util/alloc.h"
@@ -350,53 +351,23 @@ void es_after_request(struct es_ctx *es)
     }
 }
 
-/* NO_PROXY / no_proxy covers `host` (curl's rules: "*", exact names,
- * domain suffixes with or without a leading dot). */
-static bool no_proxy_covers(const char *host)
-{
-    const char *list = getenv("no_proxy") != NULL ? getenv("no_proxy") : getenv("NO_PROXY");
-    size_t hlen = strlen(host);
-
-    while (list != NULL && *list != '\0') {
-        size_t n = strcspn(list, ",");
-        const char *e = list;
-        size_t elen = n;
-
-        while (elen > 0 && (*e == ' ' || *e == '.')) {
-            e++;
-            elen--;
-        }
-        while (elen > 0 && e[elen - 1] == ' ') {
-            elen--;
-        }
-        if ((elen == 1 && *e == '*') ||
-            (elen > 0 && elen <= hlen && strncasecmp(host + hlen - elen, e, elen) == 0 &&
-             (elen == hlen || host[hlen - elen - 1] == '.'))) {
-            return true;
-        }
-        list += n + (list[n] == ',');
-    }
-    return false;
-}
-
-/* The environment variable curl would take a proxy from for `h`, or NULL. */
+/* The environment variable sk_http would take a proxy from for `h`, or NULL. */
 static const char *env_proxy_for(const struct es_host *h)
 {
-    static const char *const https_vars[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
-    /* HTTP_PROXY too: sk_http uses it when http_proxy is unset. */
-    static const char *const http_vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
-    bool https = strcmp(h->scheme, "https") == 0;
-    const char *const *vars = https ? https_vars : http_vars;
-    size_t n = 4;
+    struct sk_url u = {.tls = strcmp(h->scheme, "https") == 0};
+    const char *host = h->host;
+    size_t len = strlen(host);
 
-    for (size_t i = 0; i < n; i++) {
-        const char *v = getenv(vars[i]);
-
-        if (v != NULL && *v != '\0') {
-            return no_proxy_covers(h->host) ? NULL : vars[i];
-        }
+    if (len >= 2 && host[0] == '[') {
+        host++;
+        len -= 2;
     }
-    return NULL;
+    if (len >= sizeof(u.host)) {
+        return NULL;
+    }
+    memcpy(u.host, host, len);
+    u.host[len] = '\0';
+    return sk_url_env_proxy_var(&u);
 }
 
 void es_warn_sniffing(const struct es_ctx *es)

@@ -301,35 +301,41 @@ int sk_url_parse_proxy(const char *proxy, struct sk_url *out)
     return rc;
 }
 
-/* The value of the first of the names that is set (empty or not). */
+/* The first of the names that is set (empty or not), or NULL. */
 static const char *first_set(const char *const *names)
 {
-    const char *v = NULL;
-
-    for (; *names != NULL && v == NULL; names++) {
-        v = getenv(*names);
+    for (; *names != NULL; names++) {
+        if (getenv(*names) != NULL) {
+            return *names;
+        }
     }
-    return v;
+    return NULL;
 }
 
-const char *sk_url_env_proxy(const struct sk_url *u)
+const char *sk_url_env_proxy_var(const struct sk_url *u)
 {
     static const char *const for_http[] = { "http_proxy", "HTTP_PROXY", "all_proxy",
                                             "ALL_PROXY", NULL };
     static const char *const for_https[] = { "https_proxy", "HTTPS_PROXY", "all_proxy",
                                              "ALL_PROXY", NULL };
     static const char *const no_proxy[] = { "no_proxy", "NO_PROXY", NULL };
-    const char *proxy = first_set(u->tls ? for_https : for_http);
-    const char *exempt;
+    const char *var = first_set(u->tls ? for_https : for_http);
+    const char *exempt = first_set(no_proxy);
 
-    if (proxy == NULL || proxy[0] == '\0') {
+    if (var == NULL || getenv(var)[0] == '\0') {
         return NULL;
     }
-    exempt = first_set(no_proxy);
-    if (exempt != NULL && sk_url_no_proxy_match(exempt, u->host)) {
+    if (exempt != NULL && sk_url_no_proxy_match(getenv(exempt), u->host)) {
         return NULL;
     }
-    return proxy;
+    return var;
+}
+
+const char *sk_url_env_proxy(const struct sk_url *u)
+{
+    const char *var = sk_url_env_proxy_var(u);
+
+    return var != NULL ? getenv(var) : NULL;
 }
 
 /* ---- NO_PROXY ------------------------------------------------------- */

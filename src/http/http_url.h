@@ -49,6 +49,9 @@ int sk_url_parse_proxy(const char *proxy, struct sk_url *out) SK_WUR;
  * environment changes. */
 const char *sk_url_env_proxy(const struct sk_url *u);
 
+/* The name of the variable sk_url_env_proxy takes the proxy from, or NULL. */
+const char *sk_url_env_proxy_var(const struct sk_url *u);
+
 /* curl's NO_PROXY matching: a comma (or space) separated list; "*" matches
  * every host; a name matches itself and its subdomains (a leading dot is
  * ignored, and a trailing one on either side), case-insensitively; an IP

@@ -293,6 +293,7 @@ static void run_env_case(void **state)
     const struct env_case *c = *state;
     struct sk_url u;
     const char *got;
+    const char *var;
     size_t i;
 
     clear_env();
@@ -303,6 +304,14 @@ static void run_env_case(void **state)
     }
     assert_int_equal(sk_url_parse(c->url, &u), 0);
     got = sk_url_env_proxy(&u);
+    /* The variable named for warnings is the one the value came from. */
+    var = sk_url_env_proxy_var(&u);
+    if (got == NULL) {
+        assert_null(var);
+    } else {
+        assert_non_null(var);
+        assert_ptr_equal(getenv(var), got);
+    }
     clear_env();
     if (c->want == NULL) {
         assert_null(got);
