@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/http_url.h"
 #include "loop/loop.h"
 #include "out_elasticsearch/es_auth.h"
 #include "out_elasticsearch/es_setup.h"
@@ -820,6 +821,24 @@ static void setup_dialect_defaults(struct es_ctx *es)
 
 static void es_destroy(struct sk_instance *ins);
 
+/* A proxy the HTTP client cannot use fails now, not at every request. */
+static int check_proxy(struct sk_instance *ins, struct sk_diag *d, const char *proxy)
+{
+    struct sk_url u;
+    int rc;
+
+    if (proxy == NULL || *proxy == '\0') {
+        return 0;
+    }
+    rc = sk_url_parse_proxy(proxy, &u);
+    if (rc == SK_EUNSUPPORTED) {
+        diag_err(ins, d, "parameter 'proxy': only http:// proxies are supported%s%s", NULL, NULL);
+    } else if (rc < 0) {
+        diag_err(ins, d, "parameter 'proxy': not a proxy URL%s%s", NULL, NULL);
+    }
+    return rc < 0 ? SK_ECONFIG : 0;
+}
+
 static int es_init(struct sk_instance *ins, struct sk_diag *d)
 {
     struct es_ctx *es = sk_calloc(1, sizeof(*es));
@@ -841,6 +860,9 @@ static int es_init(struct sk_instance *ins, struct sk_diag *d)
     }
     if (rc == 0 && !es_auth_has_url(es)) {
         rc = setup_hosts(es, ins, d);
+    }
+    if (rc == 0) {
+        rc = check_proxy(ins, d, es->conf->proxy);
     }
     if (rc == 0) {
         rc = setup_tls(es, ins, d);

@@ -240,6 +240,9 @@ static const struct error_case error_cases[] = {
     {"unterminated placeholder", "  index_name logs-${tag\n", "index_name"},
     {"bad id_key", "  id_key $.\n", "id_key"},
     {"time_precision too big", "  time_precision 10\n", "time_precision"},
+    {"socks proxy", "  proxy socks5://127.0.0.1:1080\n", "only http:// proxies"},
+    {"https proxy", "  proxy https://proxy.example:3128\n", "only http:// proxies"},
+    {"bad proxy", "  proxy http://[::1\n", "not a proxy URL"},
 };
 
 static void test_error_table(void **state)
