@@ -76,6 +76,7 @@ void es_bulk_cleanup(struct es_bulk *b)
 
 int es_bulk_begin_chunk(struct es_bulk *b, const char *tag)
 {
+    es_time_zone_refresh();
     b->tag = tag;
     sk_buf_reset(&b->tag_json);
     if (tag == NULL) {

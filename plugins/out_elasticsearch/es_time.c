@@ -8,23 +8,21 @@
 #include <strings.h>
 #include <time.h>
 
-int es_local_offset(int64_t sec)
+/*
+ * One zone state per thread-less process: flushes run on the loop thread.
+ * Zones change offset only at quarter-hour instants (UTC), so one answer
+ * serves a whole 15-minute block. tzset() stats /etc/localtime on every
+ * call and getenv() walks the environment, so neither runs per event:
+ * es_time_zone_refresh() does, once per chunk.
+ */
+static int64_t cached_block = INT64_MIN;
+static int cached_off;
+static char cached_tz[64];
+static bool tz_known;
+
+void es_time_zone_refresh(void)
 {
-    /*
-     * One entry per thread-less process: flushes run on the loop thread.
-     * Zones change offset only at quarter-hour instants (UTC), so one
-     * answer serves a whole 15-minute block. tzset() stats /etc/localtime
-     * on every call, so it runs only when TZ itself changed; localtime_r
-     * does not re-read the zone.
-     */
-    static int64_t cached_block = INT64_MIN;
-    static int cached_off;
-    static char cached_tz[64];
-    static bool tz_known;
     const char *tz = getenv("TZ");
-    int64_t block = sec >= 0 ? sec / 900 : -((-sec + 899) / 900);
-    struct tm tm;
-    time_t t = (time_t)sec;
 
     if (tz == NULL) {
         tz = "";
@@ -34,6 +32,17 @@ int es_local_offset(int64_t sec)
         snprintf(cached_tz, sizeof(cached_tz), "%s", tz);
         tz_known = true;
         cached_block = INT64_MIN;
+    }
+}
+
+int es_local_offset(int64_t sec)
+{
+    int64_t block = sec >= 0 ? sec / 900 : -((-sec + 899) / 900);
+    struct tm tm;
+    time_t t = (time_t)sec;
+
+    if (!tz_known) {
+        es_time_zone_refresh();
     }
     if (block == cached_block) {
         return cached_off;

@@ -28,8 +28,12 @@ struct es_timeval {
     int offset_sec; /* seconds east of UTC */
 };
 
-/* Seconds east of UTC of the local zone at epoch second `sec`. */
+/* Seconds east of UTC of the local zone at epoch second `sec`, as of the
+ * last es_time_zone_refresh() (or the first call). */
 int es_local_offset(int64_t sec);
+
+/* Re-reads TZ (tzset() if it changed): called once per chunk, not per event. */
+void es_time_zone_refresh(void);
 
 /*
  * Writes `tv` the way Ruby's DateTime#iso8601(precision) does:

@@ -136,17 +136,17 @@ static void test_local_offset_follows_tz(void **state)
 {
     (void)state;
     setenv("TZ", "Asia/Tokyo", 1);
-    tzset();
+    es_time_zone_refresh();
     assert_int_equal(es_local_offset(T_20180721_10), 9 * 3600);
     setenv("TZ", "UTC", 1);
-    tzset();
+    es_time_zone_refresh();
     assert_int_equal(es_local_offset(T_20180721_10), 0);
     setenv("TZ", "America/New_York", 1);
-    tzset();
+    es_time_zone_refresh();
     assert_int_equal(es_local_offset(T_20180721_10), -4 * 3600); /* EDT */
     assert_int_equal(es_local_offset(1515000000), -5 * 3600);    /* EST, January */
     unsetenv("TZ");
-    tzset();
+    es_time_zone_refresh();
 }
 
 static void test_civil_roundtrip(void **state)
