@@ -421,7 +421,9 @@ static int send_tls(struct http_conn *c, struct http_req *r)
             int e = SSL_get_error(c->ssl, w);
 
             if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-                conn_watch(c, e == SSL_ERROR_WANT_READ ? SK_IO_READ : SK_IO_WRITE);
+                /* Readable too: an answer may come before the body is out. */
+                conn_watch(c, e == SSL_ERROR_WANT_READ ? SK_IO_READ
+                                                       : SK_IO_WRITE | SK_IO_READ);
                 return 0;
             }
             sk_tls_describe_error(c->ssl, e, r->url.host, c->err, sizeof(c->err));
@@ -439,7 +441,7 @@ static void send_step(struct http_conn *c)
     int rc = c->ssl != NULL ? send_tls(c, r) : send_plain(c, r);
 
     if (rc == 0 && c->ssl == NULL) {
-        conn_watch(c, SK_IO_WRITE);
+        conn_watch(c, SK_IO_WRITE | SK_IO_READ);
     }
     if (rc == 1) {
         c->state = CONN_RECV;
@@ -591,7 +593,51 @@ static void idle_readable(struct http_conn *c)
     http_service_queue(h);
 }
 
-static void conn_step(struct http_conn *c)
+/*
+ * The server answers while the body is still going out: typically a 413
+ * from a front end that will not read a body that large, followed by a
+ * close. Reads that answer (curl does the same) so the caller sees the 413
+ * rather than a reset. Returns true while the request is still sending,
+ * false once it ended (answered or failed; c may be gone).
+ */
+static bool early_answer(struct http_conn *c)
+{
+    struct http_req *r = c->req;
+    char *buf = c->h->rbuf;
+
+    for (;;) {
+        ssize_t n = conn_read(c, buf, HTTP_RBUF_SIZE);
+        ssize_t used;
+
+        if (n == -2) {
+            return false;
+        }
+        if (n == -1) {
+            if (c->ssl == NULL || c->io_events == SK_IO_READ) {
+                conn_watch(c, SK_IO_WRITE | SK_IO_READ);
+            }
+            return true;
+        }
+        if (n == 0) {
+            conn_fail(c, SK_EIO, "the server closed the connection while the request was sent");
+            return false;
+        }
+        c->got_response_bytes = true;
+        used = sk_http_parser_feed(&r->parser, buf, (size_t)n);
+        if (used < 0) {
+            conn_fail(c, used == SK_ETOOBIG ? SK_ETOOBIG : SK_EIO,
+                      used == SK_ETOOBIG ? "the answer is larger than allowed"
+                                         : "the answer is not valid HTTP/1.1");
+            return false;
+        }
+        if (r->parser.state == SK_HTTP_PARSE_DONE) {
+            answered(c, false); /* the body was cut short: the connection is spent */
+            return false;
+        }
+    }
+}
+
+static void conn_step(struct http_conn *c, int revents)
 {
     int soerr = 0;
     socklen_t len = sizeof(soerr);
@@ -622,6 +668,9 @@ static void conn_step(struct http_conn *c)
         handshake_step(c);
         break;
     case CONN_SEND:
+        if ((revents & SK_IO_READ) && !early_answer(c)) {
+            break;
+        }
         send_step(c);
         break;
     case CONN_RECV:
@@ -639,8 +688,7 @@ static void conn_ready(struct sk_io *w, int revents, void *arg)
     struct sk_http *h = c->h;
 
     (void)w;
-    (void)revents;
     http_enter(h);
-    conn_step(c);
+    conn_step(c, revents);
     http_leave(h);
 }

@@ -23,7 +23,7 @@
 #include "http/http.h"
 #include "loop/loop.h"
 
-enum action { ANSWER, ANSWER_CLOSE, CLOSE_SILENTLY, HANG };
+enum action { ANSWER, ANSWER_CLOSE, CLOSE_SILENTLY, HANG, ANSWER_BEFORE_BODY };
 
 struct step {
     enum action action;
@@ -63,8 +63,9 @@ static bool wait_readable(struct server *s, int fd)
     return false;
 }
 
-/* Reads one request; false at the end of the connection. */
-static bool read_request(struct server *s, int fd)
+/* Reads one request (only its head when !whole); false at the end of the
+ * connection. */
+static bool read_request(struct server *s, int fd, bool whole)
 {
     static __thread char buf[1 << 16];
     size_t have = 0, body_len = 0, got = 0;
@@ -94,6 +95,9 @@ static bool read_request(struct server *s, int fd)
     pthread_mutex_lock(&s->lock);
     snprintf(s->last_head, sizeof(s->last_head), "%.*s", (int)(end - buf), buf);
     pthread_mutex_unlock(&s->lock);
+    if (!whole) {
+        return true;
+    }
     for (const char *p = end; p < buf + have && got < body_len; p++, got++) {
         sum += (unsigned char)*p;
     }
@@ -129,9 +133,27 @@ static void *serve_conn(void *arg)
     if (now > atomic_load(&s->max_concurrent)) {
         atomic_store(&s->max_concurrent, now);
     }
-    while (read_request(s, fd)) {
-        int i = atomic_fetch_add(&s->requests, 1);
-        const struct step *st = &s->script[i < s->nsteps ? i : s->nsteps - 1];
+    for (;;) {
+        int next = atomic_load(&s->requests);
+        const struct step *st = &s->script[next < s->nsteps ? next : s->nsteps - 1];
+        int i;
+
+        if (!read_request(s, fd, st->action != ANSWER_BEFORE_BODY)) {
+            break;
+        }
+        i = atomic_fetch_add(&s->requests, 1);
+        st = &s->script[i < s->nsteps ? i : s->nsteps - 1];
+        if (st->action == ANSWER_BEFORE_BODY) {
+            /* A front end refusing a body it will not read: it answers
+             * and reads no more; the client's send buffer fills up. */
+            if (send(fd, st->answer, strlen(st->answer), MSG_NOSIGNAL) < 0) {
+                break;
+            }
+            while (!atomic_load(&s->stop)) {
+                poll(NULL, 0, 10);
+            }
+            break;
+        }
 
         if (st->action == CLOSE_SILENTLY) {
             break;
@@ -520,6 +542,34 @@ static void test_large_body_arrives_whole(void **state)
     free(body);
 }
 
+static void test_answer_before_the_body_is_sent(void **state)
+{
+    /* A 413 arrives while 8 MB of body are still going out: the caller gets
+     * the 413, not a broken connection, and the next request goes on a
+     * new connection. */
+    static const struct step script[] = {
+        {ANSWER_BEFORE_BODY, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n"},
+        {ANSWER, OK_KEEP}};
+    struct fx fx;
+    struct call c[2] = {0};
+    size_t len = 8u << 20;
+    char *body = calloc(1, len);
+
+    (void)state;
+    fx_start(&fx, script, 2, 4);
+    submit(&fx, &c[0], "POST", "/_bulk", body, len, 5000);
+    fx_wait(&fx, 1);
+    assert_int_equal(c[0].r.err, 0);
+    assert_int_equal(c[0].r.status, 413);
+    submit(&fx, &c[1], "POST", "/_bulk", "x\n", 2, 10000);
+    fx_wait(&fx, 1);
+    assert_int_equal(c[1].r.status, 200);
+    assert_int_equal(atomic_load(&fx.srv.nconns), 2);
+    fx_stop(&fx);
+    free(body);
+}
+
 static void test_chunked_answer_and_head(void **state)
 {
     static const struct step script[] = {
@@ -607,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_name_resolved_off_the_loop),
         cmocka_unit_test(test_connection_cap_queues_requests),
         cmocka_unit_test(test_large_body_arrives_whole),
+        cmocka_unit_test(test_answer_before_the_body_is_sent),
         cmocka_unit_test(test_chunked_answer_and_head),
         cmocka_unit_test(test_oversized_answer),
         cmocka_unit_test(test_destroy_from_a_callback),
