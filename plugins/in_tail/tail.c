@@ -35,9 +35,11 @@ static const struct sk_param_def tail_params[] = {
      .offset = OFF(refresh_interval_ms), .desc = "How often globs are expanded again."},
     {.name = "rotate_wait", .type = SK_PARAM_TIME, .def = "5s", .offset = OFF(rotate_wait_ms),
      .desc = "How long a rotated file is still read."},
-    {.name = "read_lines_limit", .type = SK_PARAM_INT, .def = "1000", .min = "1",
-     .offset = OFF(read_lines_limit), .flags = SK_PARAM_IGNORED,
-     .desc = "Lines per read (skiff batches by bytes)."},
+    /* No default: Fluentd's 1000 lines per read costs throughput here (a
+     * batch, a loop iteration and a chunk commit per 1000 lines). */
+    {.name = "read_lines_limit", .type = SK_PARAM_INT, .min = "1",
+     .offset = OFF(read_lines_limit),
+     .desc = "Lines one file reads per loop iteration (unset: 4 MB of the file)."},
     {.name = "max_line_size", .type = SK_PARAM_SIZE, .def = "1m", .min = "1k", .max = "256m",
      .offset = OFF(max_line_size), .desc = "Longer lines go to the error stream."},
     {.name = "path_key", .type = SK_PARAM_STRING, .offset = OFF(path_key),
@@ -74,6 +76,10 @@ static const struct sk_param_def tail_params[] = {
     {.name = "pos_file_compaction_interval", .type = SK_PARAM_TIME, .def = "0",
      .offset = OFF(pos_file_compaction_interval_ms),
      .desc = "Rewrite the pos_file this often without unwatched and duplicate lines."},
+    {.name = "pos_file_write_interval", .type = SK_PARAM_TIME, .def = "1s", .max = "1h",
+     .offset = OFF(pos_file_write_interval_ms),
+     .desc = "Write moved positions to the pos_file at most this often (0: after every "
+             "batch, as td-agent); always at stop and on rotation."},
     /* A size that may be -1: no table type holds both, tail_init parses it. */
     {.name = "read_bytes_limit_per_second", .type = SK_PARAM_STRING, .def = "-1",
      .offset = OFF(read_bytes_limit_per_second),
@@ -108,7 +114,11 @@ static void on_poll(struct sk_timer *timer, void *arg)
     for (struct tail_file *f = t->files; f != NULL && !t->blocked; f = f->next) {
         tail_file_check(f);
         any_rotated = any_rotated || f->rotated;
-        (void)tail_file_read(f);
+        if (f->backlog) {
+            tail_resume_arm(f); /* its turn comes (again, after a full buffer) */
+        } else {
+            (void)tail_file_read(f);
+        }
         if (t->conf->multiline_flush_interval_ms > 0 &&
             now - f->block_ms >= t->conf->multiline_flush_interval_ms) {
             flush_block_now(f);
@@ -142,6 +152,72 @@ static void on_throttle(struct sk_timer *timer, void *arg)
         if (f->throttled_until_ms != 0) {
             (void)tail_file_read(f);
         }
+    }
+}
+
+void tail_resume_arm(struct tail_file *f)
+{
+    struct tail *t = f->t;
+
+    f->backlog = true;
+    if (t->resume_timer != NULL && !sk_timer_active(t->resume_timer)) {
+        sk_timer_start(t->resume_timer, 0, 0);
+    }
+}
+
+/* The next slice of every file with a backlog, in list order: each reads
+ * one slice per loop iteration, so a huge file does not starve the others
+ * and the outputs flush meanwhile. A blocked tail waits for on_poll. */
+static void on_resume(struct sk_timer *timer, void *arg)
+{
+    struct tail *t = arg;
+
+    (void)timer;
+    for (struct tail_file *f = t->files; f != NULL && !t->blocked; f = f->next) {
+        if (f->backlog) {
+            f->backlog = false;
+            (void)tail_file_read(f);
+        }
+    }
+}
+
+/*
+ * Positions are written at most every pos_file_write_interval, not after
+ * every batch: a position behind the data only means lines read again
+ * after a crash (duplicates), never lines lost, while a write per batch
+ * costs a pwrite per small append of the log. Only acked is written, the
+ * end of what the router took (file buffer: what is in the chunk file).
+ *
+ * The pos_file is not fsynced: kill -9 keeps both the chunk's and the
+ * pos_file's writes (one page cache, chunk first), and for a power cut
+ * the buffer's fsync mode decides. With `fsync commit` (the default) the
+ * chunk's data is fsynced before the emit returns, so any position the
+ * disk may hold was written after its lines were durable; an fsync here
+ * would only make a position durable sooner, never the data. With
+ * `fsync none` a power cut can lose chunk data behind a written position,
+ * as with td-agent (which does not fsync either).
+ */
+void tail_pos_moved(struct tail_file *f)
+{
+    struct tail *t = f->t;
+
+    if (t->conf->pos_file_write_interval_ms == 0 || t->pos_timer == NULL) {
+        tail_file_save_pos(f);
+        return;
+    }
+    f->pos_dirty = true;
+    if (!sk_timer_active(t->pos_timer)) {
+        sk_timer_start(t->pos_timer, t->conf->pos_file_write_interval_ms, 0);
+    }
+}
+
+static void on_pos_write(struct sk_timer *timer, void *arg)
+{
+    struct tail *t = arg;
+
+    (void)timer;
+    for (struct tail_file *f = t->files; f != NULL; f = f->next) {
+        tail_file_sync_pos(f);
     }
 }
 
@@ -290,6 +366,10 @@ static int tail_init(struct sk_instance *ins, struct sk_diag *d)
     if (t->parser == NULL) {
         return SK_ECONFIG;
     }
+    /* Fluentd emits every read_lines_limit lines and reads on in the same
+     * callback; here the limit also ends the slice, the reading one file
+     * does before the loop runs again. */
+    t->lines_limit = (size_t)t->conf->read_lines_limit;
     t->multiline = sk_parser_is_multiline(t->parser);
     t->firstline = sk_parser_multiline_has_firstline(t->parser);
     return 0;
@@ -303,8 +383,10 @@ static int create_timers(struct tail *t)
     t->poll_timer = sk_timer_create(loop, on_poll, t);
     t->throttle_timer = sk_timer_create(loop, on_throttle, t);
     t->compact_timer = sk_timer_create(loop, on_compact, t);
+    t->resume_timer = sk_timer_create(loop, on_resume, t);
+    t->pos_timer = sk_timer_create(loop, on_pos_write, t);
     if (t->refresh_timer == NULL || t->poll_timer == NULL || t->throttle_timer == NULL ||
-        t->compact_timer == NULL) {
+        t->compact_timer == NULL || t->resume_timer == NULL || t->pos_timer == NULL) {
         return SK_ENOMEM;
     }
     return 0;
@@ -349,7 +431,10 @@ static void tail_stop(struct sk_instance *ins)
     sk_timer_destroy(t->poll_timer);
     sk_timer_destroy(t->throttle_timer);
     sk_timer_destroy(t->compact_timer);
+    sk_timer_destroy(t->resume_timer);
+    sk_timer_destroy(t->pos_timer);
     t->refresh_timer = t->poll_timer = t->throttle_timer = t->compact_timer = NULL;
+    t->resume_timer = t->pos_timer = NULL;
     tail_watches_destroy(t);
     while (t->files != NULL) {
         struct tail_file *f = t->files;
@@ -359,6 +444,8 @@ static void tail_stop(struct sk_instance *ins)
                    t->ins->id, f->path);
             flush_block_now(f);
         }
+        /* A backlog stops where its last slice ended: acked is its end. */
+        tail_file_sync_pos(f);
         t->files = f->next;
         tail_file_close(f);
     }

@@ -13,6 +13,10 @@ struct sk_fswatch;
 struct tail_conv;
 
 #define TAIL_READ_SIZE (256u * 1024)
+/* Bytes one file reads per loop iteration before the loop runs again
+ * (outputs flush, other files get their turn): a backlog is read in slices
+ * from a zero-delay timer, never in one callback. */
+#define TAIL_SLICE_BYTES (4u << 20)
 
 struct tail_conf {
     struct sk_strv path;
@@ -22,7 +26,7 @@ struct tail_conf {
     bool read_from_head;
     int64_t refresh_interval_ms;
     int64_t rotate_wait_ms;
-    int64_t read_lines_limit;
+    int64_t read_lines_limit;    /* 0: not set */
     uint64_t max_line_size;
     char *path_key;
     bool emit_unmatched_lines;
@@ -37,6 +41,7 @@ struct tail_conf {
     char *from_encoding;
     int64_t multiline_flush_interval_ms;
     int64_t pos_file_compaction_interval_ms;
+    int64_t pos_file_write_interval_ms;
     char *read_bytes_limit_per_second; /* a size, or -1: see tail_init */
     char *format; /* v0.12: read through sk_parser_create */
 };
@@ -55,6 +60,8 @@ struct tail_file {
     bool rotated;                /* path now names another file */
     bool no_pos;                 /* not recorded in pos_file (copies, lost renames) */
     bool eof;                    /* the last read reached the end */
+    bool backlog;                /* the last read stopped at the slice bound */
+    bool pos_dirty;              /* acked moved since pos_file was written */
     struct sk_buf block;         /* multiline: raw lines of the event being gathered */
     int64_t block_ms;            /* loop time of the block's last line */
     unsigned char head[256];     /* the file's first bytes: its fingerprint */
@@ -93,6 +100,9 @@ struct tail {
     struct sk_timer *throttle_timer; /* resumes files throttled by the rate limit */
     int64_t throttle_due_ms;     /* when throttle_timer fires, or 0 */
     struct sk_timer *compact_timer;  /* pos_file_compaction_interval */
+    struct sk_timer *resume_timer;   /* zero delay: the next slice of backlogged files */
+    struct sk_timer *pos_timer;      /* pos_file_write_interval: writes moved positions */
+    size_t lines_limit;          /* read_lines_limit: lines per slice; 0: TAIL_SLICE_BYTES */
     bool blocked;                /* the last emit was refused: retry later */
     bool multiline;              /* the parser takes blocks of lines */
     bool firstline;              /* ... started by format_firstline */
@@ -128,11 +138,16 @@ struct tail_file *tail_file_open_rotated(struct tail *t, const char *path, const
 int tail_file_adopt(struct tail_file *f, const char *path) SK_WUR;
 /* Closes and frees `f` (NULL or half-built too); its pos_file entry stays. */
 void tail_file_close(struct tail_file *f);
-/* Reads and emits what the file has now. Returns SK_EFULL when blocked;
- * returns 0 at once while the file is throttled. */
+/* Reads and emits what the file has now, at most one slice
+ * (TAIL_SLICE_BYTES, or lines_limit lines): a file with more to read is
+ * marked backlog and the resume timer armed. Returns SK_EFULL when
+ * blocked; returns 0 at once while the file is throttled. */
 int tail_file_read(struct tail_file *f);
-/* Records the file's acknowledged offset in the pos_file (if it has one). */
+/* Records the file's acknowledged offset in the pos_file (if it has one)
+ * now, and clears pos_dirty. */
 void tail_file_save_pos(struct tail_file *f);
+/* Writes the offset if it moved since the last write (pos_dirty). */
+void tail_file_sync_pos(struct tail_file *f);
 /* The fd to read with; opens it with open_on_every_update. 0, or a
  * negative code when the file is gone or is another file now. */
 int tail_file_acquire(struct tail_file *f) SK_WUR;
@@ -179,5 +194,11 @@ void tail_unwatch(struct tail *t, const char *path, uint64_t inode);
 
 /* tail.c: (re)arms the timer that resumes throttled files. */
 void tail_throttle_arm(struct tail *t, int64_t until_ms);
+/* tail.c: `f` has more to read: it gets its next slice in the next loop
+ * iteration (round robin with the other backlogged files). */
+void tail_resume_arm(struct tail_file *f);
+/* tail.c: f->acked moved: the pos_file gets it within
+ * pos_file_write_interval (at once when that is 0). */
+void tail_pos_moved(struct tail_file *f);
 
 #endif

@@ -11,7 +11,11 @@
 #include "loop/loop.h"
 #include "parser/parser_multiline.h"
 
-#define TAIL_BATCH_BYTES (1u << 20)
+/* Events gathered before they are emitted (a chunk commit each). With
+ * 512 KB the events buffer stays at 1 MB; 1 MB batches cost 0.6 MB more
+ * peak RSS on the P1 bench for no measurable gain, 256 KB ones ~5% of
+ * wall time (more commits). */
+#define TAIL_BATCH_BYTES (512u * 1024)
 #define TAIL_RATE_WINDOW_MS 1000
 
 static char *expand_tag(const char *tag, const char *path)
@@ -101,11 +105,19 @@ void tail_file_save_pos(struct tail_file *f)
     struct tail *t = f->t;
     const char *key = f->disk_path != NULL ? f->disk_path : f->path;
 
+    f->pos_dirty = false;
     if (!t->has_pos || f->no_pos) {
         return;
     }
     if (tail_pos_update(&t->pos, key, f->acked, f->inode) < 0) {
         sk_log(SK_LOG_ERROR, "%s: cannot write pos_file %s", t->ins->id, t->pos.path);
+    }
+}
+
+void tail_file_sync_pos(struct tail_file *f)
+{
+    if (f->pos_dirty) {
+        tail_file_save_pos(f);
     }
 }
 
@@ -454,8 +466,10 @@ static int flush_batch(struct tail_file *f, uint64_t consumed_to)
     }
     sk_evbuf_reset(&t->events);
     sk_evbuf_reset(&t->errors);
-    f->acked = consumed_to;
-    tail_file_save_pos(f);
+    if (f->acked != consumed_to) {
+        f->acked = consumed_to;
+        tail_pos_moved(f);
+    }
     return 0;
 }
 
@@ -556,19 +570,21 @@ static int dispatch_line(struct tail_file *f, const char *p, size_t len)
     return handle_line(f, line, n);
 }
 
-/* Splits pending bytes into lines; returns the bytes consumed. */
-static int split_lines(struct tail_file *f, size_t *consumed)
+/* Splits pending bytes into at most *lines lines (decremented for each);
+ * *consumed gets the bytes consumed. */
+static int split_lines(struct tail_file *f, size_t *consumed, size_t *lines)
 {
     const char *p = f->pending.data;
     const char *end = p + f->pending.len;
     int rc = 0;
 
-    while (p < end && rc == 0) {
+    while (p < end && rc == 0 && *lines > 0) {
         const char *nl = find_eol(f, p, end);
 
         if (nl == NULL) {
             break;
         }
+        (*lines)--;
         if (f->skipping) {
             f->skipping = false; /* the tail of an over-long line */
         } else {
@@ -646,17 +662,45 @@ static void rewind_to_acked(struct tail_file *f)
     t->blocked = true;
 }
 
-/* Reads until the end, a full buffer, or the rate limit. */
+/* Reads one slice: until the end, a full buffer, the rate limit, or the
+ * slice bound; then the file is left for the loop to resume (backlog).
+ * Lines still pending from the previous slice are parsed first. */
 static int read_loop(struct tail_file *f)
 {
     struct tail *t = f->t;
+    size_t lines = t->lines_limit > 0 ? t->lines_limit : SIZE_MAX;
+    uint64_t sliced = 0;
+    bool at_end = false;
     int rc = 0;
 
     for (;;) {
-        size_t want = read_budget(f);
         size_t consumed = 0;
+        size_t want = 0;
         ssize_t n;
 
+        rc = split_lines(f, &consumed, &lines);
+        sk_buf_consume(&f->pending, consumed);
+        if (rc < 0 && rc != SK_EPARSE) {
+            break;
+        }
+        if (t->events.buf.len + t->errors.buf.len >= TAIL_BATCH_BYTES) {
+            rc = flush_batch(f, f->read_off - f->pending.len - f->block.len);
+            if (rc < 0) {
+                break;
+            }
+        }
+        if (at_end && lines > 0) {
+            /* A short read of a regular file is its end for now: the
+             * watch (or the poll) says when it grows. */
+            f->eof = true;
+            break;
+        }
+        if (lines == 0 || sliced >= TAIL_SLICE_BYTES) {
+            f->eof = false;
+            tail_resume_arm(f); /* the loop runs, then this file reads on */
+            break;
+        }
+        want = read_budget(f);
         if (want == 0) {
             f->eof = false; /* more may wait: a throttled file is not done */
             break;
@@ -677,17 +721,8 @@ static int read_loop(struct tail_file *f)
         f->window_bytes += (uint64_t)n;
         f->pending.len += (size_t)n;
         f->read_off += (uint64_t)n;
-        rc = split_lines(f, &consumed);
-        sk_buf_consume(&f->pending, consumed);
-        if (rc < 0 && rc != SK_EPARSE) {
-            break;
-        }
-        if (t->events.buf.len + t->errors.buf.len >= TAIL_BATCH_BYTES) {
-            rc = flush_batch(f, f->read_off - f->pending.len - f->block.len);
-            if (rc < 0) {
-                break;
-            }
-        }
+        sliced += (uint64_t)n;
+        at_end = (size_t)n < want;
     }
     return rc;
 }
@@ -731,6 +766,7 @@ int tail_file_flush_block(struct tail_file *f)
 int tail_file_finish(struct tail_file *f)
 {
     struct tail *t = f->t;
+    size_t lines = SIZE_MAX;
     size_t consumed = 0;
     int rc = 0;
 
@@ -739,7 +775,7 @@ int tail_file_finish(struct tail_file *f)
                t->ins->id, f->path, f->pending.len);
         rc = sk_buf_append(&f->pending, t->eol, t->eol_len);
         if (rc == 0) {
-            rc = split_lines(f, &consumed);
+            rc = split_lines(f, &consumed, &lines);
             sk_buf_consume(&f->pending, consumed);
         }
     }

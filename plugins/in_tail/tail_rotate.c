@@ -189,6 +189,7 @@ static void check_truncated(struct tail_file *f)
     if (lseek(f->fd, 0, SEEK_SET) < 0) {
         sk_log(SK_LOG_ERROR, "%s: lseek %s: %s", f->t->ins->id, f->path, strerror(errno));
     }
+    tail_file_save_pos(f); /* the copy holds the old offset now (rotation: at once) */
 }
 
 /* --- rename -------------------------------------------------------------- */

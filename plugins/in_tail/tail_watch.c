@@ -92,15 +92,14 @@ void tail_watches_destroy(struct tail *t)
     }
 }
 
-/* Starts reading `f`, now followed at `path`. */
+/* Starts reading `f`, now followed at `path`: from the loop, in turn with
+ * the other files that have something to read. */
 static void follow(struct tail *t, struct tail_file *f, const char *path)
 {
     if (t->conf->enable_stat_watcher && watch_path(t, path) < 0) {
         sk_log(SK_LOG_WARN, "%s: cannot watch %s; relying on the 1 s timer", t->ins->id, path);
     }
-    if (!t->blocked) {
-        (void)tail_file_read(f);
-    }
+    tail_resume_arm(f);
 }
 
 /* The file at `path` is one we read already: a rotated file renamed to a
@@ -172,7 +171,7 @@ static void on_path_change(struct sk_fswatch *w, void *arg)
             tail_file_check(f);
             rotated = rotated || f->rotated;
         }
-        if (!t->blocked) {
+        if (!t->blocked && !f->backlog) { /* a backlog is read in its turn */
             (void)tail_file_read(f);
         }
     }
@@ -345,7 +344,7 @@ bool tail_reap_rotated(struct tail *t)
     while (*link != NULL) {
         struct tail_file *f = *link;
 
-        if (f->rotated && !t->blocked) {
+        if (f->rotated && !t->blocked && !f->backlog) {
             (void)tail_file_read(f);
         }
         /* Throttled files are read to their end first, as Fluentd does. */
@@ -355,6 +354,7 @@ bool tail_reap_rotated(struct tail *t)
             continue;
         }
         *link = f->next;
+        tail_file_sync_pos(f); /* its last position, before an entry is released */
         release_pos(t, f);
         tail_file_close(f);
         reaped = true;

@@ -1,10 +1,11 @@
-/* libev glue: the only file (with http/) that includes <ev.h>. */
+/* libev glue: with fswatch.c (and http/) the only files that include <ev.h>. */
 #include "loop/loop.h"
 
 #include <ev.h>
 #include <signal.h>
 #include <string.h>
 
+#include "loop/loop_int.h"
 #include "util/alloc.h"
 
 #define SK_MAX_SIGNALS 8
@@ -20,6 +21,7 @@ struct sk_loop {
     struct ev_loop *ev;
     struct sk_signal_slot signals[SK_MAX_SIGNALS];
     int nsignals;
+    struct sk_fsnotify *fsnotify; /* owned: fswatch.c's inotify state, or NULL */
 };
 
 struct sk_timer {
@@ -35,14 +37,6 @@ struct sk_io {
     struct sk_loop *loop;
     sk_io_cb cb;
     void *arg;
-};
-
-struct sk_fswatch {
-    ev_stat w;
-    struct sk_loop *loop;
-    sk_fswatch_cb cb;
-    void *arg;
-    char *path; /* owned: ev_stat keeps a pointer to it */
 };
 
 struct sk_loop *sk_loop_create(void)
@@ -69,7 +63,13 @@ void sk_loop_destroy(struct sk_loop *loop)
         ev_ref(loop->ev); /* undo the unref made when it started */
         ev_signal_stop(loop->ev, &loop->signals[i].w);
     }
+    sk_fsnotify_destroy(loop->fsnotify);
     sk_free(loop);
+}
+
+struct sk_fsnotify **sk_loop_fsnotify(struct sk_loop *loop)
+{
+    return &loop->fsnotify;
 }
 
 void sk_loop_run(struct sk_loop *loop)
@@ -144,7 +144,10 @@ void sk_timer_stop(struct sk_timer *t)
 
 bool sk_timer_active(const struct sk_timer *t)
 {
-    return ev_is_active(&t->w);
+    /* An expired timer is pending, no longer active, until its callback
+     * runs later in the same iteration: starting it again then would
+     * cancel that callback. */
+    return ev_is_active(&t->w) || ev_is_pending(&t->w);
 }
 
 void sk_timer_destroy(struct sk_timer *t)
@@ -229,46 +232,6 @@ void sk_io_destroy(struct sk_io *w)
         return;
     }
     ev_io_stop(w->loop->ev, &w->w);
-    sk_free(w);
-}
-
-static void stat_fire(struct ev_loop *ev, ev_stat *w, int revents)
-{
-    struct sk_fswatch *fw = (struct sk_fswatch *)w;
-
-    (void)ev;
-    (void)revents;
-    fw->cb(fw, fw->arg);
-}
-
-struct sk_fswatch *sk_fswatch_create(struct sk_loop *loop, const char *path, int64_t interval_ms,
-                                     sk_fswatch_cb cb, void *arg)
-{
-    struct sk_fswatch *fw = sk_calloc(1, sizeof(*fw));
-
-    if (fw == NULL) {
-        return NULL;
-    }
-    fw->path = sk_strdup(path);
-    if (fw->path == NULL) {
-        sk_free(fw);
-        return NULL;
-    }
-    fw->loop = loop;
-    fw->cb = cb;
-    fw->arg = arg;
-    ev_stat_init(&fw->w, stat_fire, fw->path, (double)interval_ms / 1000.0);
-    ev_stat_start(loop->ev, &fw->w);
-    return fw;
-}
-
-void sk_fswatch_destroy(struct sk_fswatch *w)
-{
-    if (w == NULL) {
-        return;
-    }
-    ev_stat_stop(w->loop->ev, &w->w);
-    sk_free(w->path);
     sk_free(w);
 }
 

@@ -36,7 +36,10 @@ int64_t sk_loop_now_ms(struct sk_loop *loop);
 /* Refreshes and returns the loop time. */
 int64_t sk_loop_update_now_ms(struct sk_loop *loop);
 
-/* Timers: one-shot after `after_ms`, repeating every `repeat_ms` if > 0. */
+/* Timers: one-shot after `after_ms`, repeating every `repeat_ms` if > 0.
+ * sk_timer_active: the callback is still to come (armed, or expired and
+ * about to run in this loop iteration); false inside the callback of a
+ * one-shot timer. Starting an active timer again restarts its delay. */
 struct sk_timer *sk_timer_create(struct sk_loop *loop, sk_timer_cb cb, void *arg);
 void sk_timer_start(struct sk_timer *t, int64_t after_ms, int64_t repeat_ms);
 void sk_timer_stop(struct sk_timer *t);
@@ -50,8 +53,12 @@ void sk_io_start(struct sk_io *w);
 void sk_io_stop(struct sk_io *w);
 void sk_io_destroy(struct sk_io *w);
 
-/* Path watcher (inotify where libev has it, stat polling every
- * `interval_ms` otherwise); the callback fires when stat() data changes. */
+/* Path watcher: the callback fires after the file the path names was
+ * written to or changed attributes, and after a file was created, renamed
+ * or deleted under the path (sometimes more often: callers stat the path
+ * themselves). inotify on local file systems, with no system call per
+ * event beyond one shared read(); elsewhere libev's ev_stat, polling every
+ * `interval_ms` (0: libev's default). */
 struct sk_fswatch *sk_fswatch_create(struct sk_loop *loop, const char *path, int64_t interval_ms,
                                      sk_fswatch_cb cb, void *arg);
 void sk_fswatch_destroy(struct sk_fswatch *w);

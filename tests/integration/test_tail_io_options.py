@@ -3,46 +3,12 @@ between reads), read_bytes_limit_per_second (per-file throttle resumed by a
 timer, not by polling), encoding/from_encoding (iconv conversion, invalid
 bytes replaced, unknown names refused at load), and path_key on unmatched
 lines (emit_unmatched_lines and @ERROR), as Fluentd adds it there too."""
-import json
 import os
 import time
 import unittest
 
-from harness import Skiff, TempDir, run_skiff, wait_for
-from test_tail_crash_rotate import want, write
-from test_tail_rotation import paths_seen
-
-SOURCE = """
-<source>
-  @type tail
-  path {log}
-  pos_file {dir}/tail.pos
-  read_from_head true
-  tag app
-{extra}
-  <parse>
-    @type {parser}
-{parse_extra}
-  </parse>
-</source>
-<match app>
-  @type stdout
-</match>
-"""
-
-
-def config(log, dir, extra="", parser="nginx", parse_extra="", tail=""):
-    return SOURCE.format(log=log, dir=dir, extra=extra, parser=parser,
-                         parse_extra=parse_extra) + tail
-
-
-def records(skiff):
-    out = []
-    for line in skiff.output_lines():
-        brace = line.find("{")
-        if brace >= 0:
-            out.append(json.loads(line[brace:]))
-    return out
+from harness import run_skiff, wait_for
+from tailhelp import TailCase, config, paths_seen, records, want, write
 
 
 def open_fds(pid, path):
@@ -64,29 +30,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Options(unittest.TestCase):
+class Options(TailCase):
     def setUp(self):
-        self.tmp = TempDir()
+        super().setUp()
         self.log = self.tmp.join("app.log")
-        self.skiff = None
+        self.pos = self.tmp.join("tail.pos")
 
-    def tearDown(self):
-        if self.skiff:
-            self.skiff.stop()
-        self.tmp.cleanup()
-
-    def start(self, conf):
-        self.skiff = Skiff(self.tmp.path, conf).start()
-        return self.skiff
-
-    def wait_seen(self, n, what):
-        return wait_for(lambda: (lambda x: x if sum(x.values()) >= n else None)(
-            paths_seen(self.skiff)), what=what)
+    def conf(self, parser="nginx", parse_extra="", tail="", **params):
+        return config(self.log, self.pos, parser=parser, parse_extra=parse_extra, tail=tail,
+                      **params)
 
     def test_open_on_every_update(self):
         write(self.log, "a", 0, 20)
-        s = self.start(config(self.log, self.tmp.path,
-                              "  open_on_every_update true\n  rotate_wait 30s"))
+        s = self.start(self.conf(open_on_every_update=True, rotate_wait="30s"))
         self.wait_seen(20, "first lines")
         pid = s.proc.pid
         # Between reads the file is closed: deleting it would free its space.
@@ -101,15 +57,13 @@ class Options(unittest.TestCase):
         write(self.log + ".1", "b", 0, 5)
         write(self.log, "c", 0, 5)
         seen = self.wait_seen(35, "lines of both files")
-        self.assertEqual(sorted(seen), want(("a", 25), ("b", 5), ("c", 5)))
-        self.assertTrue(all(c == 1 for c in seen.values()))
+        self.assertOnce(seen, want(("a", 25), ("b", 5), ("c", 5)))
         self.assertEqual(open_fds(pid, self.log), [])
 
     def test_read_bytes_limit_per_second(self):
         write(self.log, "a", 0, 400)  # about 32 KB: four seconds at 8192 bytes per second
         size = os.path.getsize(self.log)
-        s = self.start(config(self.log, self.tmp.path,
-                              "  read_bytes_limit_per_second 1000"))
+        s = self.start(self.conf(read_bytes_limit_per_second=1000))
         self.assertIn("read_bytes_limit_per_second 1000 is less than 8192: using 8192", s.log())
         self.wait_seen(1, "the first lines")
         began = time.monotonic()
@@ -119,8 +73,7 @@ class Options(unittest.TestCase):
         took = time.monotonic() - began
         cpu = cpu_seconds(s.proc.pid) - cpu_before
         print("throttled read: %d bytes in %.2fs, %.3fs CPU" % (size, took, cpu))
-        self.assertEqual(sorted(seen), want(("a", 400)))
-        self.assertTrue(all(c == 1 for c in seen.values()))
+        self.assertOnce(seen, want(("a", 400)))
         # size/8192 windows of one second, the first of them already begun.
         self.assertGreaterEqual(took, size // 8192 - 1 - 0.2, "read faster than the limit")
         # A throttled file waits on a timer: no busy polling meanwhile.
@@ -133,8 +86,7 @@ class Options(unittest.TestCase):
                 f.write(line.encode("shift_jis") + b"\n")
             f.write(b"bad \xff byte\r\n")  # invalid in Shift_JIS: replaced, not dropped
             f.write("半角ｶﾅ".encode("shift_jis") + b"\n")
-        s = self.start(config(self.log, self.tmp.path,
-                              "  encoding UTF-8\n  from_encoding Shift_JIS", parser="none"))
+        s = self.start(self.conf(parser="none", encoding="UTF-8", from_encoding="Shift_JIS"))
         recs = wait_for(lambda: (lambda r: r if len(r) >= 5 else None)(records(s)),
                         what="converted lines")
         self.assertEqual([r["message"] for r in recs],
@@ -144,8 +96,7 @@ class Options(unittest.TestCase):
         """A wider source encoding: lines end in "\n\0" (UTF-16LE), CRLF too."""
         with open(self.log, "wb") as f:
             f.write("première ligne\r\nzweite Zeile\n".encode("utf-16le"))
-        s = self.start(config(self.log, self.tmp.path,
-                              "  encoding UTF-8\n  from_encoding UTF-16LE", parser="none"))
+        s = self.start(self.conf(parser="none", encoding="UTF-8", from_encoding="UTF-16LE"))
         recs = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(records(s)),
                         what="converted lines")
         self.assertEqual([r["message"] for r in recs], ["première ligne", "zweite Zeile"])
@@ -157,45 +108,48 @@ class Options(unittest.TestCase):
         self.assertEqual(records(s)[2]["message"], "dritte")
 
     def test_unknown_encoding_is_a_config_error(self):
-        for extra, where, what in (
-                ("  encoding UTF-8\n  from_encoding no-such-enc", 9,
+        # Each diagnostic points at the line of the parameter it is about.
+        for params, key, what in (
+                ({"encoding": "UTF-8", "from_encoding": "no-such-enc"}, "from_encoding",
                  "invalid value for parameter 'from_encoding': 'no-such-enc'"),
-                ("  encoding klingon", 8, "invalid value for parameter 'encoding': 'klingon'"),
-                ("  from_encoding EUC-JP", 8,
+                ({"encoding": "klingon"}, "encoding",
+                 "invalid value for parameter 'encoding': 'klingon'"),
+                ({"from_encoding": "EUC-JP"}, "from_encoding",
                  "'from_encoding' parameter must be specified with 'encoding' parameter")):
+            conf = self.conf(parser="none", **params)
+            where = 1 + [l.split()[0] if l.strip() else "" for l in conf.splitlines()].index(key)
             path = self.tmp.join("bad.conf")
             with open(path, "w") as f:
-                f.write(config(self.log, self.tmp.path, extra, parser="none"))
+                f.write(conf)
             code, _, err = run_skiff("--dry-run", "-c", path)
-            self.assertNotEqual(code, 0, extra)
+            self.assertNotEqual(code, 0, params)
             self.assertIn("bad.conf:%d: <source>: %s" % (where, what), err)
 
-    def unmatched_case(self, extra, tail):
+    def unmatched_case(self, tail, **params):
         with open(self.log, "w") as f:
             f.write("alpha 1\nthis line does not match\n")
-        s = self.start(config(self.log, self.tmp.path, "  path_key tailed_path" + extra,
-                              parser="regexp",
-                              parse_extra="    expression /^(?<word>[a-z]+) (?<num>\\d+)$/",
-                              tail=tail))
+        s = self.start(self.conf(parser="regexp",
+                                 parse_extra="    expression /^(?<word>[a-z]+) (?<num>\\d+)$/",
+                                 tail=tail, path_key="tailed_path", **params))
         return wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(records(s)),
                         what="both lines")
 
     def test_path_key_on_unmatched_lines(self):
-        recs = self.unmatched_case("\n  emit_unmatched_lines true", "")
+        recs = self.unmatched_case("", emit_unmatched_lines=True)
         self.assertEqual(recs, [{"word": "alpha", "num": "1", "tailed_path": self.log},
                                 {"unmatched_line": "this line does not match",
                                  "tailed_path": self.log}])
 
     def test_path_key_on_lines_sent_to_error_label(self):
-        recs = self.unmatched_case("", "<label @ERROR>\n  <match **>\n    @type stdout\n"
-                                       "  </match>\n</label>\n")
+        recs = self.unmatched_case("<label @ERROR>\n  <match **>\n    @type stdout\n"
+                                   "  </match>\n</label>\n")
         self.assertIn({"unmatched_line": "this line does not match", "tailed_path": self.log},
                       recs)
 
     def test_path_key_keeps_a_parsed_field(self):
         """Fluentd: record[path_key] ||= path. nginx's own "path" field stays."""
         write(self.log, "a", 0, 1)
-        s = self.start(config(self.log, self.tmp.path, "  path_key path"))
+        s = self.start(self.conf(path_key="path"))
         wait_for(lambda: records(s), what="the event")
         line = [l for l in s.output_lines() if "{" in l][0]
         self.assertEqual(line.count('"path"'), 1, line)

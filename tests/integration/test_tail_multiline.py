@@ -2,11 +2,11 @@
 as td-agent 2 configs write it: one event per block, the pending block is
 not acknowledged in the pos_file until it became an event, and
 multiline_flush_interval emits the last block when the file goes quiet."""
-import json
 import os
 import unittest
 
-from harness import Skiff, TempDir, wait_for
+from harness import wait_for
+from tailhelp import TailCase, records
 
 CONFIG = r"""
 <source>
@@ -27,18 +27,9 @@ CONFIG = r"""
 """
 
 
-def records(skiff):
-    out = []
-    for line in skiff.output_lines():
-        brace = line.find("{")
-        if brace >= 0:
-            out.append(json.loads(line[brace:]))
-    return out
-
-
-class Multiline(unittest.TestCase):
+class Multiline(TailCase):
     def test_stack_traces(self):
-        tmp = TempDir()
+        tmp = self.tmp
         log = tmp.join("app.log")
         first = ("2018-07-21 10:00:00 ERROR boom\n"
                  "java.lang.IllegalStateException: x\n"
@@ -47,29 +38,30 @@ class Multiline(unittest.TestCase):
         second = "2018-07-21 10:00:01 INFO ok\n"
         with open(log, "w") as f:
             f.write("orphan line before any first line\n" + first + second)
-        s = Skiff(tmp.path, CONFIG.format(log=log, dir=tmp.path)).start()
-        try:
-            wait_for(lambda: records(s), what="the first event")
+        s = self.start(CONFIG.format(log=log, dir=tmp.path))
+        wait_for(lambda: records(s), what="the first event")
+
+        def pos_moved():  # written within pos_file_write_interval (1 s)
             with open(tmp.join("ml.pos")) as f:
-                pos = int(f.read().split("\t")[1], 16)
-            if len(records(s)) == 1:  # the last block is still gathering (2 s interval)
-                self.assertEqual(pos, os.path.getsize(log) - len(second),
-                                 "the pending block is not acknowledged yet")
-            recs = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(records(s)),
-                            what="two events")
-            size = os.path.getsize(log)
-            def pos_at_end():
-                with open(tmp.join("ml.pos")) as f:
-                    return f.read().split("\t")[1] == "%016x" % size
-            wait_for(pos_at_end, what="pos_file at the end once the last block was flushed")
-        finally:
-            s.stop()
+                return int(f.read().split("\t")[1], 16)
+        pos = wait_for(pos_moved, what="the first event's position")
+        if len(records(s)) == 1:  # the last block is still gathering (2 s interval)
+            self.assertEqual(pos, os.path.getsize(log) - len(second),
+                             "the pending block is not acknowledged yet")
+        recs = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(records(s)),
+                        what="two events")
+        size = os.path.getsize(log)
+
+        def pos_at_end():
+            with open(tmp.join("ml.pos")) as f:
+                return f.read().split("\t")[1] == "%016x" % size
+        wait_for(pos_at_end, what="pos_file at the end once the last block was flushed")
+        s.stop()
         self.assertEqual(recs[0], {"level": "ERROR", "message": "boom\njava.lang.IllegalStateException: x\n"
                                    "    at a.b(B.java:1)\n    at c.d(D.java:2)"})
         self.assertEqual(recs[1], {"level": "INFO", "message": "ok"})
         self.assertEqual(len(recs), 2)
         self.assertIn("got incomplete line before first line", s.log())
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -9,28 +9,10 @@ import os
 import re
 import unittest
 
-from harness import Nginx, Skiff, TempDir, wait_for
+from harness import Nginx, wait_for
+from tailhelp import TailCase, config
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} [+-]\d{4}) (\S+): (\{.*\})$")
-
-
-def config(tmp, log):
-    return """
-<source>
-  @type tail
-  path {log}
-  pos_file {pos}
-  read_from_head true
-  tag nginx.access
-  <parse>
-    @type nginx
-  </parse>
-</source>
-
-<match nginx.**>
-  @type stdout
-</match>
-""".format(log=log, pos=tmp.join("access.pos"))
 
 
 def events(skiff):
@@ -42,17 +24,17 @@ def events(skiff):
     return out
 
 
-class TailNginxStdout(unittest.TestCase):
+class TailNginxStdout(TailCase):
     def setUp(self):
-        self.tmp = TempDir()
+        super().setUp()
         self.nginx = Nginx(self.tmp.path).start()
-        self.skiff = None
+        self.conf = config(self.nginx.access_log, self.tmp.join("access.pos"),
+                           tag="nginx.access")
 
     def tearDown(self):
-        if self.skiff:
-            self.skiff.stop()
+        self.stop_runs()  # skiff first, then the nginx it tails
         self.nginx.stop()
-        self.tmp.cleanup()
+        super().tearDown()
 
     def test_every_request_once_with_fields_and_resume(self):
         n = 150
@@ -61,7 +43,7 @@ class TailNginxStdout(unittest.TestCase):
             self.nginx.get(path, agent="agent-%d" % i, referer="http://ref/%d" % i)
         wait_for(lambda: os.path.getsize(self.nginx.access_log) > 0, what="nginx log")
 
-        self.skiff = Skiff(self.tmp.path, config(self.tmp, self.nginx.access_log)).start()
+        self.skiff = self.start(self.conf)
         got = wait_for(lambda: len(events(self.skiff)) >= n and events(self.skiff),
                        what="%d events" % n)
         self.assertEqual(len(got), n)
@@ -93,7 +75,7 @@ class TailNginxStdout(unittest.TestCase):
         for i in range(20):
             self.nginx.get("/index.html?later=%d" % i)
         wait_for(lambda: os.path.getsize(self.nginx.access_log) > size, what="more log")
-        self.skiff = Skiff(self.tmp.path, config(self.tmp, self.nginx.access_log)).start()
+        self.skiff = self.start(self.conf)
         got = wait_for(lambda: len(events(self.skiff)) >= n + 20 and events(self.skiff),
                        what="%d events" % (n + 20))
         later = [r["path"] for _, r in got[n:]]

@@ -7,63 +7,32 @@ Also: a file deleted and re-created under the same name, and many files
 tailed at once.
 """
 import os
+import re
+import signal
 import subprocess
 import threading
 import time
 import unittest
-import collections
-import json
-import re
 
-from harness import Nginx, Skiff, TempDir, wait_for
-
-CONFIG = """
-<source>
-  @type tail
-  path {paths}
-  pos_file {dir}/tail.pos
-  read_from_head true
-  refresh_interval 1s
-  rotate_wait 2s
-  tag {tag}
-  <parse>
-    @type nginx
-  </parse>
-</source>
-
-<match **>
-  @type stdout
-</match>
-"""
+from harness import Nginx, wait_for
+from tailhelp import TailCase, config, paths_seen, write
 
 
-def paths_seen(skiff, key="path"):
-    seen = collections.Counter()
-    for line in skiff.output_lines():
-        brace = line.find("{")
-        if brace < 0:
-            continue
-        try:
-            rec = json.loads(line[brace:])
-        except ValueError:
-            continue
-        if key in rec:
-            seen[rec[key]] += 1
-    return seen
-
-
-class Rotation(unittest.TestCase):
+class Rotation(TailCase):
     def setUp(self):
-        self.tmp = TempDir()
+        super().setUp()
         self.skiff = None
         self.nginx = None
 
     def tearDown(self):
-        if self.skiff:
-            self.skiff.stop()
+        self.stop_runs()
         if self.nginx:
             self.nginx.stop()
-        self.tmp.cleanup()
+        super().tearDown()
+
+    def conf(self, paths, tag):
+        return config(paths, self.tmp.join("tail.pos"), tag=tag, refresh_interval="1s",
+                      rotate_wait="2s")
 
     def rotate_under_load(self, mode, rotations=6):
         self.nginx = Nginx(self.tmp.path).start()
@@ -74,8 +43,7 @@ class Rotation(unittest.TestCase):
         with open(conf, "w") as f:
             f.write("%s {\n  %s\n  rotate 1000\n  missingok\n  nocompress\n  %s\n}\n" % (
                 log, mode, post))
-        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
-                                                        tag="nginx.access")).start()
+        self.skiff = self.start(self.conf(log, "nginx.access"))
         stop = threading.Event()
         sent = []
 
@@ -133,27 +101,19 @@ class Rotation(unittest.TestCase):
         """skiff is stopped (SIGSTOP) while lines are written, the file is
         copied and truncated, and more lines are written: the unread lines
         are recovered from the rotated copy, found by its content."""
-        import signal
         log = self.tmp.join("app.log")
-
-        def write(prefix, n):
-            with open(log, "a") as f:
-                for i in range(n):
-                    f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /%s/%d HTTP/1.1" 200 1 "-" "t"\n' % (prefix, i))
-
-        write("a", 100)
-        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
-                                                        tag="app")).start()
+        write(log, "a", 0, 100)
+        self.skiff = self.start(self.conf(log, "app"))
         wait_for(lambda: sum(paths_seen(self.skiff).values()) >= 100, what="first lines")
         self.skiff.signal(signal.SIGSTOP)
         try:
-            write("b", 300)  # not read yet: skiff is stopped
+            write(log, "b", 0, 300)  # not read yet: skiff is stopped
             conf = self.tmp.join("lr.conf")
             with open(conf, "w") as f:
                 f.write("%s {\n  copytruncate\n  rotate 5\n  nocompress\n}\n" % log)
             subprocess.run(["logrotate", "-f", "-s", self.tmp.join("lr.state"), conf], check=True)
             self.assertEqual(os.path.getsize(log), 0)
-            write("c", 20)  # the new content, shorter than what skiff had read
+            write(log, "c", 0, 20)  # the new content, shorter than what skiff had read
         finally:
             self.skiff.signal(signal.SIGCONT)
         want = ["/a/%d" % i for i in range(100)] + ["/b/%d" % i for i in range(300)] + \
@@ -166,16 +126,11 @@ class Rotation(unittest.TestCase):
 
     def test_deleted_and_recreated(self):
         log = self.tmp.join("app.log")
-        with open(log, "w") as f:
-            for i in range(100):
-                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /a/%d HTTP/1.1" 200 1 "-" "t"\n' % i)
-        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=log, dir=self.tmp.path,
-                                                        tag="app")).start()
+        write(log, "a", 0, 100)
+        self.skiff = self.start(self.conf(log, "app"))
         wait_for(lambda: sum(paths_seen(self.skiff).values()) >= 100, what="first file")
         os.unlink(log)
-        with open(log, "w") as f:
-            for i in range(50):
-                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /b/%d HTTP/1.1" 200 1 "-" "t"\n' % i)
+        write(log, "b", 0, 50)
         seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= 150 else None)(
             paths_seen(self.skiff)), what="re-created file")
         self.assertEqual(sorted(seen), sorted(["/a/%d" % i for i in range(100)] +
@@ -187,14 +142,11 @@ class Rotation(unittest.TestCase):
         d = self.tmp.join("logs")
         os.makedirs(d)
         for i in range(nfiles):
-            with open(os.path.join(d, "f%03d.log" % i), "w") as f:
-                f.write('127.0.0.1 - - [21/Jul/2018:10:00:00 +0000] "GET /f/%d/0 HTTP/1.1" 200 1 "-" "t"\n' % i)
-        self.skiff = Skiff(self.tmp.path, CONFIG.format(paths=d + "/*.log", dir=self.tmp.path,
-                                                        tag="many.*")).start()
+            write(os.path.join(d, "f%03d.log" % i), "f/%d" % i, 0, 1)
+        self.skiff = self.start(self.conf(d + "/*.log", "many.*"))
         wait_for(lambda: sum(paths_seen(self.skiff).values()) >= nfiles, what="first lines")
         for i in range(nfiles):
-            with open(os.path.join(d, "f%03d.log" % i), "a") as f:
-                f.write('127.0.0.1 - - [21/Jul/2018:10:00:01 +0000] "GET /f/%d/1 HTTP/1.1" 200 1 "-" "t"\n' % i)
+            write(os.path.join(d, "f%03d.log" % i), "f/%d" % i, 1, 1)
         seen = wait_for(lambda: (lambda s: s if sum(s.values()) >= 2 * nfiles else None)(
             paths_seen(self.skiff)), what="second lines")
         self.assertEqual(len(seen), 2 * nfiles)
