@@ -201,7 +201,7 @@ int sk_emit_error(struct sk_instance *from, const char *tag, const struct sk_eve
     return 1;
 }
 
-static size_t consumed_upto; /* the last sk_flush_consumed hint */
+static size_t consumed_upto; /* the last sk_flush_consumed hint of this chunk */
 
 void sk_flush_consumed(struct sk_flush *f, size_t upto)
 {
@@ -213,6 +213,7 @@ void sk_flush_consumed(struct sk_flush *f, size_t upto)
 void sk_flush_done(struct sk_flush *f, enum sk_flush_result r, const struct sk_events *remaining)
 {
     (void)f;
+    consumed_upto = 0; /* the next chunk's hints start over */
     done.calls++;
     done.r = r;
     done.has_remaining = remaining != NULL;
@@ -266,7 +267,7 @@ static void setup_instance(const char *params)
         fail_msg("init failed");
     }
     assert_int_equal(p->start(&fx.ins), 0);
-    sk_evbuf_init(&fx.chunk, 1 << 20);
+    sk_evbuf_init(&fx.chunk, 16u << 20);
 }
 
 static void teardown_instance(void)
@@ -292,6 +293,16 @@ static void add(const char *json)
     sk_evbuf_commit(&fx.chunk);
     fx.ev_len[fx.nev] = fx.chunk.buf.len - fx.ev_off[fx.nev];
     fx.nev++;
+}
+
+/* An event the tests do not look at one by one (no offset kept). */
+static void add_unlisted(const char *json)
+{
+    struct sk_time t = {1532167200, 0};
+
+    assert_int_equal(sk_evbuf_begin(&fx.chunk, t), 0);
+    assert_int_equal(sk_json_to_msgpack(json, strlen(json), &fx.chunk.pk), 0);
+    sk_evbuf_commit(&fx.chunk);
 }
 
 static void flush(void)
@@ -427,6 +438,59 @@ static void test_version_then_bulk(void **state)
     assert_int_equal(done.calls, 1);
     assert_int_equal(done.r, SK_FLUSH_OK);
     assert_false(done.has_remaining);
+    teardown_instance();
+}
+
+static void test_encoded_in_steps_pages_given_back(void **state)
+{
+    /* 5000 records of ~1 KB and a 3 MB request limit: each request is
+     * encoded 1 MB of body at a time. The requests are what one pass gives
+     * (cut only at the limit, every record once, in order), and the chunk
+     * bytes behind a request are handed back before it is answered. */
+    enum { N = 5000 };
+    char rec[1100];
+    size_t ev_size, next = 0, limit = 3u << 20;
+    char *ok = malloc(N * 32 + 64);
+
+    (void)state;
+    setup_instance("  bulk_message_request_threshold 3m\n");
+    answer(0, 200, 0, es8, NULL);
+    for (int i = 0; i < N; i++) {
+        snprintf(rec, sizeof(rec), "{\"n\":\"%05d\",\"pad\":\"%01000d\"}", i, 0);
+        add_unlisted(rec);
+    }
+    ev_size = fx.chunk.buf.len / N;
+    assert_int_equal(fx.chunk.buf.len % N, 0); /* all events the same size */
+    flush();
+    while (done.calls == 0) {
+        const struct sk_http_request *r = req(nreqs() - 1);
+        size_t docs = 0, used;
+        char first[32];
+
+        for (size_t i = 0; i < r->body_len; i++) {
+            docs += ((const char *)r->body)[i] == '\n';
+        }
+        docs /= 2;
+        assert_true(docs > 0);
+        assert_true(r->body_len <= limit);
+        /* Cut at the limit: one more record would not have fitted. */
+        if (next + docs < N) {
+            assert_true(r->body_len + r->body_len / docs > limit);
+        }
+        snprintf(first, sizeof(first), "{\"n\":\"%05zu\",", next);
+        assert_non_null(memmem(r->body, r->body_len, first, strlen(first)));
+        next += docs;
+        assert_int_equal(consumed_upto, next * ev_size);
+        used = (size_t)sprintf(ok, "{\"errors\":false,\"items\":[");
+        for (size_t i = 0; i < docs; i++) {
+            used += (size_t)sprintf(ok + used, "%s{\"index\":{\"status\":201}}", i ? "," : "");
+        }
+        sprintf(ok + used, "]}");
+        answer(nreqs() - 1, 200, 0, ok, NULL);
+    }
+    assert_int_equal(next, N);
+    assert_int_equal(done.r, SK_FLUSH_OK);
+    free(ok);
     teardown_instance();
 }
 
@@ -802,6 +866,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_then_bulk),
         cmocka_unit_test(test_es7_sends_doc_type),
+        cmocka_unit_test(test_encoded_in_steps_pages_given_back),
         cmocka_unit_test(test_partial_failure_retries_only_failed),
         cmocka_unit_test(test_create_conflict_is_done),
         cmocka_unit_test(test_413_halves_and_remembers),
