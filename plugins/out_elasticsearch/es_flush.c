@@ -46,6 +46,8 @@ struct es_job {
     struct es_job_mem mem;   /* req, gz, items, reasons */
     struct sk_buf remaining; /* events owed, copied from the chunk */
     size_t remaining_count;
+    size_t owed_prefix;      /* owed events so far are data[0, owed_prefix), not copied */
+    bool owed_copied;        /* ... or they are in `remaining` */
     size_t off;              /* next byte of the chunk to encode */
     size_t noted_upto;       /* encoder notes before this offset were handled */
     size_t given_back;       /* chunk bytes handed to sk_flush_consumed */
@@ -144,14 +146,37 @@ static void job_free(struct es_job *job)
     sk_free(job);
 }
 
-/* Copies one event (or unreadable bytes) into `remaining`. */
-static void owe(struct es_job *job, const char *p, size_t len, size_t count)
+static void owe_append(struct es_job *job, const char *p, size_t len)
 {
     if (sk_buf_append(&job->remaining, p, len) < 0) {
         /* Cannot shrink the chunk precisely: retry it whole rather than
          * lose anything (marked by an impossible count). */
         job->remaining_count = SIZE_MAX;
-        return;
+    }
+}
+
+/* The owed events stop being one run from the chunk's start: copy that run. */
+static void owe_copy_prefix(struct es_job *job)
+{
+    if (!job->owed_copied) {
+        job->owed_copied = true;
+        owe_append(job, job->f->events.data, job->owed_prefix);
+    }
+}
+
+/*
+ * Owes one event (or unreadable bytes). While everything owed is one run
+ * from the start of the chunk, nothing is copied: a request that fails
+ * whole, over and over during an outage, then retries the chunk as it is
+ * instead of copying megabytes into `remaining` at every attempt.
+ */
+static void owe(struct es_job *job, const char *p, size_t len, size_t count)
+{
+    if (!job->owed_copied && p == job->f->events.data + job->owed_prefix) {
+        job->owed_prefix += len;
+    } else {
+        owe_copy_prefix(job);
+        owe_append(job, p, len);
     }
     if (job->remaining_count != SIZE_MAX) {
         job->remaining_count += count;
@@ -201,7 +226,16 @@ static void job_finish(struct es_job *job)
                              job->remaining_count};
     enum sk_flush_result r = SK_FLUSH_OK;
     const struct sk_events *rp = NULL;
+    bool whole = !job->owed_copied && job->owed_prefix == f->events.len && f->events.len > 0;
 
+    if (whole && !(job->garbage_only && job->remaining_count == 1)) {
+        job->remaining_count = SIZE_MAX; /* every event owed: the chunk as it is */
+    } else {
+        owe_copy_prefix(job);
+        rest.data = job->remaining.data;
+        rest.len = job->remaining.len;
+        rest.count = job->remaining_count;
+    }
     if (job->remaining_count == SIZE_MAX) {
         r = SK_FLUSH_RETRY; /* the whole chunk again */
     } else if (job->remaining.len > 0) {
