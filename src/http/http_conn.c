@@ -533,6 +533,30 @@ static ssize_t conn_read(struct http_conn *c, char *buf, size_t size)
     }
 }
 
+/* Hands n bytes of the answer to the parser. 0: more to come; 1: the answer
+ * is complete and delivered; -1: failed. Unless 0 the request is over and c
+ * may be gone. Without `whole_body_sent` the connection is spent after it. */
+static int feed_answer(struct http_conn *c, const char *buf, ssize_t n, bool whole_body_sent)
+{
+    struct http_req *r = c->req;
+    ssize_t used;
+
+    c->got_response_bytes = true;
+    used = sk_http_parser_feed(&r->parser, buf, (size_t)n);
+    if (used < 0) {
+        conn_fail(c, used == SK_ETOOBIG ? SK_ETOOBIG : SK_EIO,
+                  used == SK_ETOOBIG ? "the answer is larger than allowed"
+                                     : "the answer is not valid HTTP/1.1");
+        return -1;
+    }
+    if (r->parser.state != SK_HTTP_PARSE_DONE) {
+        return 0;
+    }
+    /* Bytes past the answer belong to no request: do not reuse. */
+    answered(c, whole_body_sent && used == n && (c->ssl == NULL || SSL_pending(c->ssl) == 0));
+    return 1;
+}
+
 static void recv_step(struct http_conn *c)
 {
     struct http_req *r = c->req;
@@ -540,7 +564,6 @@ static void recv_step(struct http_conn *c)
 
     for (;;) {
         ssize_t n = conn_read(c, buf, HTTP_RBUF_SIZE);
-        ssize_t used;
 
         if (n == -1 || n == -2) {
             return;
@@ -555,17 +578,7 @@ static void recv_step(struct http_conn *c)
             }
             return;
         }
-        c->got_response_bytes = true;
-        used = sk_http_parser_feed(&r->parser, buf, (size_t)n);
-        if (used < 0) {
-            conn_fail(c, used == SK_ETOOBIG ? SK_ETOOBIG : SK_EIO,
-                      used == SK_ETOOBIG ? "the answer is larger than allowed"
-                                         : "the answer is not valid HTTP/1.1");
-            return;
-        }
-        if (r->parser.state == SK_HTTP_PARSE_DONE) {
-            /* Bytes past the answer belong to no request: do not reuse. */
-            answered(c, used == n && (c->ssl == NULL || SSL_pending(c->ssl) == 0));
+        if (feed_answer(c, buf, n, true) != 0) {
             return;
         }
     }
@@ -602,12 +615,10 @@ static void idle_readable(struct http_conn *c)
  */
 static bool early_answer(struct http_conn *c)
 {
-    struct http_req *r = c->req;
     char *buf = c->h->rbuf;
 
     for (;;) {
         ssize_t n = conn_read(c, buf, HTTP_RBUF_SIZE);
-        ssize_t used;
 
         if (n == -2) {
             return false;
@@ -622,17 +633,8 @@ static bool early_answer(struct http_conn *c)
             conn_fail(c, SK_EIO, "the server closed the connection while the request was sent");
             return false;
         }
-        c->got_response_bytes = true;
-        used = sk_http_parser_feed(&r->parser, buf, (size_t)n);
-        if (used < 0) {
-            conn_fail(c, used == SK_ETOOBIG ? SK_ETOOBIG : SK_EIO,
-                      used == SK_ETOOBIG ? "the answer is larger than allowed"
-                                         : "the answer is not valid HTTP/1.1");
-            return false;
-        }
-        if (r->parser.state == SK_HTTP_PARSE_DONE) {
-            answered(c, false); /* the body was cut short: the connection is spent */
-            return false;
+        if (feed_answer(c, buf, n, false) != 0) {
+            return false; /* answered (the connection is spent) or failed */
         }
     }
 }

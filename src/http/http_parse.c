@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "http/http_chars.h"
 #include "util/err.h"
 
 /*
@@ -31,50 +32,13 @@ enum chunk_state {
     CHUNK_TRAILER   /* trailer lines up to an empty one */
 };
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* RFC 9110 tchar: what a header name may hold. */
 static bool is_tchar(char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) {
+    if (is_alpha(c) || is_digit(c)) {
         return true;
     }
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Case-insensitive comparison with a lower-case literal. */
-static bool equals_lower(const char *s, size_t len, const char *lower)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (lower[i] == '\0' || ascii_lower(s[i]) != lower[i]) {
-            return false;
-        }
-    }
-    return lower[len] == '\0';
 }
 
 static bool is_space(char c)

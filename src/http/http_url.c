@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http_chars.h"
 #include "util/err.h"
 
 #define HTTP_PORT 80
@@ -12,42 +13,6 @@
 
 /* Enough for an IPv6 or IPv4 address in text, without brackets. */
 #define IP_TEXT_MAX 46
-
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static int hex_value(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    c = ascii_lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool equals_nocase(const char *a, size_t len, const char *lower)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (lower[i] == '\0' || ascii_lower(a[i]) != lower[i]) {
-            return false;
-        }
-    }
-    return lower[len] == '\0';
-}
 
 /* Spaces and control characters have no place in a URL: a request line or
  * header built from one could be split. */
@@ -260,10 +225,10 @@ int sk_url_parse(const char *url, struct sk_url *out)
     if (has_bad_char(url) || slen == 0) {
         return SK_EINVAL;
     }
-    if (equals_nocase(url, slen, "https")) {
+    if (equals_lower(url, slen, "https")) {
         out->tls = true;
         out->port = HTTPS_PORT;
-    } else if (equals_nocase(url, slen, "http")) {
+    } else if (equals_lower(url, slen, "http")) {
         out->port = HTTP_PORT;
     } else {
         return SK_EUNSUPPORTED;
@@ -289,7 +254,7 @@ int sk_url_parse_proxy(const char *proxy, struct sk_url *out)
     }
     slen = scheme_length(proxy);
     if (slen > 0) {
-        if (!equals_nocase(proxy, slen, "http")) {
+        if (!equals_lower(proxy, slen, "http")) {
             return SK_EUNSUPPORTED; /* https and socks proxies are not implemented */
         }
         auth = proxy + slen + 3;
