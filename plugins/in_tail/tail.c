@@ -165,6 +165,20 @@ void tail_resume_arm(struct tail_file *f)
     }
 }
 
+void tail_read_soon(struct tail_file *f)
+{
+    struct tail *t = f->t;
+
+    if (t->resume_timer == NULL) {
+        (void)tail_file_read(f);
+        return;
+    }
+    f->backlog = true;
+    if (!sk_timer_active(t->resume_timer)) {
+        sk_timer_start(t->resume_timer, TAIL_COALESCE_MS, 0);
+    }
+}
+
 /* The next slice of every file with a backlog, in list order: each reads
  * one slice per loop iteration, so a huge file does not starve the others
  * and the outputs flush meanwhile. A blocked tail waits for on_poll. */

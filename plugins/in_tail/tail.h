@@ -17,6 +17,10 @@ struct tail_conv;
  * (outputs flush, other files get their turn): a backlog is read in slices
  * from a zero-delay timer, never in one callback. */
 #define TAIL_SLICE_BYTES (4u << 20)
+/* A change event is read this much later, so that a log written in many
+ * small appends is read (and its buffer chunk committed and fsynced) about
+ * 50 times a second rather than once per append. */
+#define TAIL_COALESCE_MS 20
 
 struct tail_conf {
     struct sk_strv path;
@@ -197,6 +201,9 @@ void tail_throttle_arm(struct tail *t, int64_t until_ms);
 /* tail.c: `f` has more to read: it gets its next slice in the next loop
  * iteration (round robin with the other backlogged files). */
 void tail_resume_arm(struct tail_file *f);
+/* tail.c: `f` changed: it is read within TAIL_COALESCE_MS, with whatever
+ * else changed meanwhile. */
+void tail_read_soon(struct tail_file *f);
 /* tail.c: f->acked moved: the pos_file gets it within
  * pos_file_write_interval (at once when that is 0). */
 void tail_pos_moved(struct tail_file *f);

@@ -172,7 +172,7 @@ static void on_path_change(struct sk_fswatch *w, void *arg)
             rotated = rotated || f->rotated;
         }
         if (!t->blocked && !f->backlog) { /* a backlog is read in its turn */
-            (void)tail_file_read(f);
+            tail_read_soon(f);
         }
     }
     if (rotated) {
