@@ -16,7 +16,8 @@
  *
  * A request is described by struct sk_http_request (borrowed until the
  * completion callback), and completes exactly once through its callback,
- * unless sk_http_submit fails (then the callback never runs).
+ * never from inside sk_http_submit, unless sk_http_submit fails (then the
+ * callback never runs).
  */
 struct sk_loop;
 struct sk_http;

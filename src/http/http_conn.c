@@ -462,7 +462,11 @@ void http_conn_send_request(struct http_conn *c, struct http_req *r)
     c->req = r;
     r->conn = c;
     c->reused = true;
-    start_sending(c);
+    /* Sent from the loop, not from here: sk_http_submit never fails a
+     * request (nor calls its callback) before it returns. */
+    c->state = CONN_SEND;
+    c->got_response_bytes = false;
+    conn_watch(c, SK_IO_WRITE | SK_IO_READ);
 }
 
 /* The answer is complete: the connection goes back to the pool (or closes),
