@@ -311,6 +311,35 @@ static void fx_wait(struct fx *fx, int n)
     assert_int_equal(fx->done, fx->expected);
 }
 
+struct until {
+    struct fx *fx;
+    int requests;
+};
+
+static void check_requests(struct sk_timer *t, void *arg)
+{
+    struct until *u = arg;
+
+    (void)t;
+    if (atomic_load(&u->fx->srv.requests) >= u->requests) {
+        sk_loop_stop(u->fx->loop);
+    }
+}
+
+/* Runs the loop until the server has read `n` requests (or 20 s passed). */
+static void fx_wait_requests(struct fx *fx, int n)
+{
+    struct until u = {fx, n};
+    struct sk_timer *poll_timer = sk_timer_create(fx->loop, check_requests, &u);
+
+    sk_timer_start(poll_timer, 1, 1);
+    sk_timer_start(fx->guard, 20000, 0);
+    sk_loop_run(fx->loop);
+    sk_timer_stop(fx->guard);
+    sk_timer_destroy(poll_timer);
+    assert_true(atomic_load(&fx->srv.requests) >= n);
+}
+
 static void fx_stop(struct fx *fx)
 {
     sk_http_destroy(fx->http);
@@ -631,6 +660,7 @@ static void test_destroy_from_a_callback(void **state)
     submit(&fx, &c[0], "GET", "/", NULL, 0, 5000);
     fx_wait(&fx, 1);
     submit(&fx, &c[1], "GET", "/hang", NULL, 0, 0);
+    fx_wait_requests(&fx, 2); /* it holds the script's HANG step */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", fx.srv.port);
     req.url = url;
     c[2].fx = &fx;
