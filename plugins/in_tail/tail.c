@@ -155,28 +155,26 @@ static void on_throttle(struct sk_timer *timer, void *arg)
     }
 }
 
-void tail_resume_arm(struct tail_file *f)
+/* `f` is read from on_resume after `delay_ms`, or sooner if the timer is
+ * already due. (After tail_stop no timer exists and nothing is armed.) */
+static void resume_in(struct tail_file *f, int64_t delay_ms)
 {
     struct tail *t = f->t;
 
     f->backlog = true;
     if (t->resume_timer != NULL && !sk_timer_active(t->resume_timer)) {
-        sk_timer_start(t->resume_timer, 0, 0);
+        sk_timer_start(t->resume_timer, delay_ms, 0);
     }
+}
+
+void tail_resume_arm(struct tail_file *f)
+{
+    resume_in(f, 0);
 }
 
 void tail_read_soon(struct tail_file *f)
 {
-    struct tail *t = f->t;
-
-    if (t->resume_timer == NULL) {
-        (void)tail_file_read(f);
-        return;
-    }
-    f->backlog = true;
-    if (!sk_timer_active(t->resume_timer)) {
-        sk_timer_start(t->resume_timer, TAIL_COALESCE_MS, 0);
-    }
+    resume_in(f, TAIL_COALESCE_MS);
 }
 
 /* The next slice of every file with a backlog, in list order: each reads

@@ -25,10 +25,10 @@
 #include "util/alloc.h"
 
 #define ES_JOB_HEADERS 24
-/* filter_path applies to error answers too: without `error`/`status` a
- * whole-request 400 (e.g. about _type) or 401 arrives as "{}". */
 /* Body bytes encoded between two page give-backs (encode_request). */
 #define ES_ENCODE_STEP (1u << 20)
+/* filter_path applies to error answers too: without `error`/`status` a
+ * whole-request 400 (e.g. about _type) or 401 arrives as "{}". */
 #define ES_BULK_QUERY "/_bulk?filter_path=errors,items.*.status,items.*.error,error,status"
 #define ES_BULK_RESPONSE_MAX (128u << 20)
 #define ES_RETRY_AFTER_MAX_MS (300 * 1000)
@@ -222,8 +222,7 @@ static void job_finish(struct es_job *job)
 {
     struct es_ctx *es = job->es;
     struct sk_flush *f = job->f;
-    struct sk_events rest = {job_tag(job), job->remaining.data, job->remaining.len,
-                             job->remaining_count};
+    struct sk_events rest = {.tag = job_tag(job)};
     enum sk_flush_result r = SK_FLUSH_OK;
     const struct sk_events *rp = NULL;
     bool whole = !job->owed_copied && job->owed_prefix == f->events.len && f->events.len > 0;
